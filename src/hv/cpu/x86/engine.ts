@@ -1,0 +1,10 @@
+/**
+ * Loads every instruction group (each file registers its handlers in the opcode table) and
+ * re-exports the engine's public pieces. Import the engine through this module.
+ */
+import './insn/alu.js';
+import './insn/move.js';
+import './insn/control.js';
+
+export { X86Cpu } from './cpu.js';
+export { runCpu, flushBlocks } from './executor.js';
