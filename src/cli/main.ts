@@ -10,6 +10,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  selftest: { summary: 'run the bare-metal CPU test guests on the engine', load: () => import('./commands/selftest.js') },
   disk: { summary: 'create, inspect, convert, resize, compact, merge and check virtual disks', load: () => import('./commands/disk.js') },
 };
 

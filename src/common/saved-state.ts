@@ -173,8 +173,12 @@ function readValue(r: Reader, depth: number): StateValue {
     }
     case T_REC: {
       const n = r.u32();
-      const out: { [key: string]: StateValue } = Object.create(null);
-      for (let i = 0; i < n; i++) { const k = r.str(); out[k] = readValue(r, depth + 1); }
+      const out: { [key: string]: StateValue } = {};
+      // defineProperty, not assignment: a hostile key such as "__proto__" must stay plain data.
+      for (let i = 0; i < n; i++) {
+        const k = r.str();
+        Object.defineProperty(out, k, { value: readValue(r, depth + 1), enumerable: true, writable: true, configurable: true });
+      }
       return out;
     }
     default: throw new SavedStateError('encoding', `unknown tag ${tag} at byte ${r.pos - 1}`);

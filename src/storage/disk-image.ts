@@ -57,6 +57,12 @@ export interface CreateOptions {
 
 export interface OpenOptions {
   readOnly: boolean;
+  /**
+   * Opens a parent/backing file through the registry (format detection, loop and depth checks).
+   * `from` is the child's path, for error messages. Drivers of formats with parents use it; parents
+   * are always opened read-only.
+   */
+  openParent?: (path: string, from: string) => Promise<DiskImage>;
 }
 
 export interface CheckReport {

@@ -54,8 +54,17 @@ export class X86Cpu {
   kernelGsBase = 0;
   sysenterCs = 0; sysenterEsp = 0; sysenterEip = 0;
   tscAux = 0;
-  /** TSC = host-independent count: tscBase + instructions retired scaled (see tsc.ts). */
+  /** Guest TSC = tscSource() + tscOffset (WRMSR to IA32_TSC adjusts the offset). */
   tscOffset = 0;
+  /**
+   * The time base of the TSC, in TSC ticks (1 GHz: see cpuid.ts). The platform sets it to the VM
+   * clock; the default counts retired instructions, which is deterministic.
+   */
+  tscSource: () => number = () => this.icount;
+  /** MSRs owned by the platform (local APIC: APIC_BASE, TSC_DEADLINE, x2APIC range). */
+  platformMsr: { read(index: number): bigint | undefined; write(index: number, value: bigint): boolean } | null = null;
+  /** Number of processors in the VM and this one's APIC id, for CPUID topology leaves. */
+  cpuCount = 1;
 
   // ---- derived mode (recomputed by updateMode) ----
   cpl = 0;
@@ -77,6 +86,8 @@ export class X86Cpu {
   /** Set by instructions that change how following bytes decode or must be observed (ends the block). */
   stopBlock = false;
   stopRequested = false;
+  /** Set when an instruction-initiated event delivery ended in a triple fault. */
+  tripleFault = false;
   /** Instruction count until which external interrupts are inhibited (STI / MOV SS shadow). */
   shadowUntil = -1;
   nmiPending = false;
@@ -88,6 +99,8 @@ export class X86Cpu {
   readonly fault$ = new CpuFault();
   /** Test harnesses: stop at the first exception instead of delivering it (see testing/snippet.ts). */
   trapExceptions = false;
+  /** Debugging: called before each instruction executes (the engine runs one instruction per block while set). */
+  trace: ((c: X86Cpu, i: Insn) => void) | null = null;
   trappedVector = -1;
   trappedErrorCode = -1;
 

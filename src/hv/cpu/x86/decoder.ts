@@ -157,6 +157,14 @@ export function decode(bytes: Uint8Array, pos: number, avail: number, mode: Deco
     }
   }
 
+  // FF /2 /4 (near CALL/JMP) are forced to 64-bit operands in 64-bit mode and FF /6 (PUSH) defaults to
+  // 64-bit; the table cannot say so because it depends on ModRM.reg.
+  if (long && i.map === 0 && i.opcode === 0xff && !rexW) {
+    const r = i.reg & 7;
+    if (r === 2 || r === 4) i.osize = 8;
+    else if (r === 6) i.osize = opsz66 ? 2 : 8;
+  }
+
   // Immediates.
   const kind = info & 0x0f;
   switch (kind) {

@@ -5,6 +5,12 @@
 import './insn/alu.js';
 import './insn/move.js';
 import './insn/control.js';
+import './insn/system-io.js';
+import './insn/system-flags.js';
+import './insn/system-cr.js';
+import './insn/system-misc.js';
+import './insn/system-tables.js';
+import './insn/system-transfer.js';
 
 export { X86Cpu } from './cpu.js';
 export { runCpu, flushBlocks } from './executor.js';

@@ -33,6 +33,8 @@ export function raise(c: X86Cpu, vector: number, errorCode: number, kind: number
       if (e !== c.fault$) throw e;
       const f = c.fault$;
       if (vec === DF_VEC) return false;
+      // A fault while delivering INT n is reported at the INT instruction (a fault, not a trap).
+      if (k === KIND_SOFTWARE) c.rip = c.insnStart;
       const benignPair = !((contributory(vec) || vec === PF_VEC) && (contributory(f.vector) || (vec === PF_VEC && f.vector === PF_VEC)));
       prev = vec;
       if (benignPair) {

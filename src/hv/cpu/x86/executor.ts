@@ -125,6 +125,7 @@ function execOne(c: X86Cpu, b: Block): void {
   c.rip = c.codeSize === 8 ? next : c.codeSize === 4 ? next >>> 0 : next & 0xffff;
   c.icount++;
   c.stopBlock = false;
+  if (c.trace !== null) c.trace(c, i);
   i.exec(c, i);
 }
 
@@ -152,7 +153,11 @@ function checkEvents(c: X86Cpu): boolean {
 export function runCpu(c: X86Cpu, budget: number): number {
   const target = c.icount + budget;
   for (;;) {
-    if (c.stopRequested) { c.stopRequested = false; return EXIT_STOPPED; }
+    if (c.stopRequested) {
+      c.stopRequested = false;
+      if (c.tripleFault) { c.tripleFault = false; return EXIT_SHUTDOWN; }
+      return EXIT_STOPPED;
+    }
     if (c.waitSipi) return EXIT_WAIT_SIPI;
     if (!checkEvents(c)) return EXIT_SHUTDOWN;
     if (c.halted) return EXIT_HALT;
@@ -165,7 +170,7 @@ export function runCpu(c: X86Cpu, budget: number): number {
         // Single-step trap after the instruction (DR6.BS).
         c.dr[6] = (c.dr[6]! | 0x4000) >>> 0;
         if (!raise(c, DB, -1, KIND_EXCEPTION)) return EXIT_SHUTDOWN;
-      } else if (c.icount < c.shadowUntil + 1 && c.shadowUntil >= 0) {
+      } else if (c.trace !== null || (c.icount < c.shadowUntil + 1 && c.shadowUntil >= 0)) {
         execOne(c, b);
       } else {
         execBlock(c, b);

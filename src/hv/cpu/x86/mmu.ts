@@ -54,7 +54,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
   if ((c.cr4 & CR4_PAE) === 0) {
     // 32-bit paging: 2 levels of 4-byte entries; 4 MiB pages with CR4.PSE (PSE-36 high bits).
     const u = la >>> 0;
-    const pdeAddr = (c.cr3 & 0xfffff000) + ((u >>> 22) << 2);
+    const pdeAddr = ((c.cr3 & 0xfffff000) >>> 0) + ((u >>> 22) << 2);
     const pde = c.mem.read32(pdeAddr) >>> 0;
     if ((pde & 1) === 0) pageFault(c, la, errBase);
     allowW = (pde & 2) !== 0; allowU = (pde & 4) !== 0;
@@ -63,9 +63,9 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       check(c, la, errBase, allowW, allowU, false, write, user, fetch);
       setAD(c, pdeAddr, pde, write);
       global = (pde & 0x100) !== 0 && (c.cr4 & CR4_PGE) !== 0;
-      pagePa = (pde & 0xffc00000) + ((pde >>> 13) & 0xff) * TWO32 + (u & 0x3ff000);
+      pagePa = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO32 + (u & 0x3ff000);
     } else {
-      const pteAddr = (pde & 0xfffff000) + (((u >>> 12) & 0x3ff) << 2);
+      const pteAddr = ((pde & 0xfffff000) >>> 0) + (((u >>> 12) & 0x3ff) << 2);
       const pte = c.mem.read32(pteAddr) >>> 0;
       if ((pte & 1) === 0) pageFault(c, la, errBase);
       allowW = allowW && (pte & 2) !== 0; allowU = allowU && (pte & 4) !== 0;
@@ -73,7 +73,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       setA(c, pdeAddr, pde);
       setAD(c, pteAddr, pte, write);
       global = (pte & 0x100) !== 0 && (c.cr4 & CR4_PGE) !== 0;
-      pagePa = pte & 0xfffff000;
+      pagePa = (pte & 0xfffff000) >>> 0;
     }
   } else {
     const long = (c.efer & EFER_LMA) !== 0;
@@ -86,12 +86,12 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       level = 4;
     } else {
       // PAE: the 4 PDPTEs (read at walk time rather than cached at CR3 load).
-      const pdpteAddr = (c.cr3 & 0xffffffe0) + (((la >>> 30) & 3) << 3);
+      const pdpteAddr = ((c.cr3 & 0xffffffe0) >>> 0) + (((la >>> 30) & 3) << 3);
       const lo = c.mem.read32(pdpteAddr) >>> 0;
       const hi = c.mem.read32(pdpteAddr + 4) >>> 0;
       if ((lo & 1) === 0) pageFault(c, la, errBase);
       if ((lo & 0x1e6) !== 0 || (hi & (HI_RSVD | 0x80000000)) !== 0) pageFault(c, la, errBase | PFE_P | PFE_RSVD);
-      tableAddr = (lo & 0xfffff000) + (hi & HI_ADDR_MASK) * TWO32;
+      tableAddr = ((lo & 0xfffff000) >>> 0) + (hi & HI_ADDR_MASK) * TWO32;
       level = 2;
     }
     const walked: number[] = [];
@@ -110,12 +110,12 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       allowW = allowW && (lo & 2) !== 0;
       allowU = allowU && (lo & 4) !== 0;
       nx = nx || (nxe && (hi & 0x80000000) !== 0);
-      const frame = (lo & 0xfffff000) + (hi & HI_ADDR_MASK) * TWO32;
+      const frame = ((lo & 0xfffff000) >>> 0) + (hi & HI_ADDR_MASK) * TWO32;
       if (level === 1 || (ps && level <= 3)) {
         if (level > 1) {
           // Large page: the frame's low bits (below the page size, above bit 12 PAT) must be zero.
           const size = 2 ** shift;
-          const base = (lo & 0xffffe000) + (hi & HI_ADDR_MASK) * TWO32;
+          const base = ((lo & 0xffffe000) >>> 0) + (hi & HI_ADDR_MASK) * TWO32;
           if (base % size !== 0) pageFault(c, la, errBase | PFE_P | PFE_RSVD);
           check(c, la, errBase, allowW, allowU, nx, write, user, fetch);
           for (const w of walked) setA(c, w, c.mem.read32(w) >>> 0);
