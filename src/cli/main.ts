@@ -11,6 +11,7 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   selftest: { summary: 'run the bare-metal CPU test guests on the engine', load: () => import('./commands/selftest.js') },
+  guest: { summary: "build the Debian test guest (stock kernel + busybox initramfs)", load: () => import('./commands/guest.js') },
   disk: { summary: 'create, inspect, convert, resize, compact, merge and check virtual disks', load: () => import('./commands/disk.js') },
 };
 
