@@ -47,6 +47,8 @@ export const TLB_BITS = 10;
 export const TLB_SIZE = 1 << TLB_BITS;
 export const TLB_MASK = TLB_SIZE - 1;
 export const K_R = 0, K_W = 1, K_X = 2, K_USER = 3;
+/** Never-filled kinds: data accesses that must be checked (alignment, data breakpoints) use these. */
+export const K_CHECKED_R = 6, K_CHECKED_W = 7;
 
 /** Physical address width advertised in CPUID 0x80000008 and enforced on page-table entries. */
 export const MAXPHYADDR = 40;

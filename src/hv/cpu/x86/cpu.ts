@@ -15,7 +15,7 @@ import { FpuState } from './fpu/fpu-state.js';
 import { readSlow, writeSlow, probeWriteSlow } from './mmu.js';
 import {
   CS, SS, ATTR_DB, ATTR_L, EFER_LMA, CR0_PE, VM, GP, SS_VEC, TWO32, TWO47, ARITH_FLAGS, UD,
-  TLB_BITS, TLB_SIZE, TLB_MASK, K_R, K_W, K_X, K_USER,
+  TLB_BITS, TLB_SIZE, TLB_MASK, K_R, K_W, K_X, K_USER, K_CHECKED_R, K_CHECKED_W, CR0_AM, AC,
 } from './constants.js';
 
 
@@ -90,6 +90,10 @@ export class X86Cpu {
   tripleFault = false;
   /** Instruction count until which external interrupts are inhibited (STI / MOV SS shadow). */
   shadowUntil = -1;
+  /** MOV SS / POP SS just executed: debug traps (single-step, data breakpoints) wait one more instruction. */
+  ssShadow = false;
+  /** A single-step trap held back by a MOV SS shadow. */
+  heldStep = false;
   nmiPending = false;
   nmiBlocked = false;
   eventPending = false;
@@ -97,6 +101,18 @@ export class X86Cpu {
   /** Scratch for the high half of 64-bit reads (memory and register helpers return the low half). */
   hi = 0;
   readonly fault$ = new CpuFault();
+  /** A20 gate (keyboard controller / port 0x92): when off, physical bit 20 is forced to 0 without paging. */
+  a20 = true;
+  /** User accesses are alignment-checked (CR0.AM, EFLAGS.AC, CPL 3): data accesses take the slow path. */
+  alignCheck = false;
+  /** Enabled DR0-3 data breakpoints: bit n set for breakpoint n (data accesses take the slow path). */
+  dataBreakpoints = 0;
+  /** Enabled DR0-3 instruction breakpoints (checked before each instruction). */
+  execBreakpoints = 0;
+  /** DR6 B0-B3 bits hit by data accesses of the current instruction (a trap after it completes). */
+  pendingDb = 0;
+  /** A page walk filled the TLB from a 2M/4M/1G page since the last full flush (INVLPG flushes all). */
+  largePageFilled = false;
   /** Test harnesses: stop at the first exception instead of delivering it (see testing/snippet.ts). */
   trapExceptions = false;
   /** Debugging: called before each instruction executes (the engine runs one instruction per block while set). */
@@ -105,10 +121,10 @@ export class X86Cpu {
   trappedErrorCode = -1;
 
   // ---- software TLB ----
-  readonly tlbTag = new Float64Array(6 * TLB_SIZE).fill(NaN);
-  readonly tlbReg = new Int32Array(6 * TLB_SIZE);
-  readonly tlbOff = new Float64Array(6 * TLB_SIZE);
-  readonly tlbGlobal = new Uint8Array(6 * TLB_SIZE);
+  readonly tlbTag = new Float64Array(8 * TLB_SIZE).fill(NaN);
+  readonly tlbReg = new Int32Array(8 * TLB_SIZE);
+  readonly tlbOff = new Float64Array(8 * TLB_SIZE);
+  readonly tlbGlobal = new Uint8Array(8 * TLB_SIZE);
   /** Current TLB kind bases for data reads, writes and fetches (user kinds at CPL 3). */
   kR = K_R * TLB_SIZE; kW = K_W * TLB_SIZE; kX = K_X * TLB_SIZE;
   views: DataView[] = [];
@@ -213,8 +229,27 @@ export class X86Cpu {
     this.stackSize = this.mode64 ? 8 : (this.segAttr[SS]! & ATTR_DB) !== 0 && !v86 ? 4 : 2;
     this.cpl = !pe ? 0 : v86 ? 3 : this.segSel[CS]! & 3;
     const user = this.cpl === 3 ? K_USER : 0;
+    this.alignCheck = this.cpl === 3 && (this.cr0 & CR0_AM) !== 0 && (this.eflags & AC) !== 0;
     this.kR = (K_R + user) * TLB_SIZE; this.kW = (K_W + user) * TLB_SIZE; this.kX = (K_X + user) * TLB_SIZE;
+    // Kinds 6 and 7 are never filled: every data access misses and the slow path checks alignment
+    // and data breakpoints before translating with the real kind.
+    if (this.alignCheck || this.dataBreakpoints !== 0) { this.kR = K_CHECKED_R * TLB_SIZE; this.kW = K_CHECKED_W * TLB_SIZE; }
     this.stopBlock = true;
+  }
+
+  /** Recomputes the enabled instruction/data breakpoints from DR7 (after MOV DR7 or a restore). */
+  updateBreakpoints(): void {
+    const dr7 = this.dr[7]!;
+    let x = 0, d = 0;
+    for (let n = 0; n < 4; n++) {
+      if (((dr7 >>> (n * 2)) & 3) === 0) continue;
+      const rw = (dr7 >>> (16 + n * 4)) & 3;
+      if (rw === 0) x |= 1 << n;
+      else if (rw !== 2) d |= 1 << n;
+    }
+    this.execBreakpoints = x;
+    this.dataBreakpoints = d;
+    this.updateMode();
   }
 
   /** Key that, with the physical address, identifies how bytes decode (code size). */

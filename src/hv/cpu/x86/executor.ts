@@ -10,7 +10,7 @@ import { F_END, type Insn } from './insn.js';
 import { translateFetch, flushWrites } from './mmu.js';
 import { raise, KIND_EXCEPTION, KIND_EXTERNAL, KIND_NMI } from './exceptions.js';
 import { PAGE_SIZE } from '../../memory/guest-memory.js';
-import { CS, IF, TF, DB, NMI_VEC, UD, GP, TWO32 } from './constants.js';
+import { CS, IF, TF, RF, DB, NMI_VEC, UD, GP, TWO32 } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_SHUTDOWN, EXIT_STOPPED, EXIT_WAIT_SIPI } from '../../processor.js';
 
 const MAX_BLOCK = 64;
@@ -117,9 +117,19 @@ function execBlock(c: X86Cpu, b: Block): void {
   }
 }
 
-/** Runs one instruction only (single-step with TF, or after STI/MOV SS shadows). */
+/** Instruction breakpoints: a #DB fault before the instruction unless RF suppresses it. */
+function checkExecBreakpoints(c: X86Cpu): void {
+  if ((c.eflags & RF) !== 0) return;
+  const la = c.mode64 ? c.rip : (c.segBase[CS]! + c.rip) >>> 0;
+  let hit = 0;
+  for (let n = 0; n < 4; n++) if ((c.execBreakpoints & (1 << n)) !== 0 && c.dr[n] === la) hit |= 1 << n;
+  if (hit !== 0) { c.dr[6] = ((c.dr[6]! & ~0xf) | hit) >>> 0; c.fault(DB); }
+}
+
+/** Runs one instruction only (single-step with TF, shadows, breakpoints, tracing). */
 function execOne(c: X86Cpu, b: Block): void {
   const i = b.insns[0]!;
+  if (c.execBreakpoints !== 0) checkExecBreakpoints(c);
   c.insnStart = c.rip;
   const next = c.rip + i.len;
   c.rip = c.codeSize === 8 ? next : c.codeSize === 4 ? next >>> 0 : next & 0xffff;
@@ -127,6 +137,7 @@ function execOne(c: X86Cpu, b: Block): void {
   c.stopBlock = false;
   if (c.trace !== null) c.trace(c, i);
   i.exec(c, i);
+  c.eflags &= ~RF;
 }
 
 /** Returns false on triple fault. */
@@ -165,11 +176,20 @@ export function runCpu(c: X86Cpu, budget: number): number {
     c.insnStart = c.rip;
     try {
       const b = currentBlock(c);
-      if ((c.eflags & TF) !== 0) {
+      if ((c.eflags & TF) !== 0 || c.dataBreakpoints !== 0 || c.execBreakpoints !== 0 || c.heldStep) {
+        const stepping = (c.eflags & TF) !== 0;
+        c.ssShadow = false;
         execOne(c, b);
-        // Single-step trap after the instruction (DR6.BS).
-        c.dr[6] = (c.dr[6]! | 0x4000) >>> 0;
-        if (!raise(c, DB, -1, KIND_EXCEPTION)) return EXIT_SHUTDOWN;
+        if (c.ssShadow) {
+          // MOV SS / POP SS: single-step and data-breakpoint traps wait for the next instruction.
+          c.heldStep = c.heldStep || stepping;
+        } else if (stepping || c.heldStep || c.pendingDb !== 0) {
+          const step = stepping || c.heldStep;
+          c.dr[6] = ((c.dr[6]! & ~0xf) | c.pendingDb | (step ? 0x4000 : 0)) >>> 0;
+          c.pendingDb = 0;
+          c.heldStep = false;
+          if (!raise(c, DB, -1, KIND_EXCEPTION)) return EXIT_SHUTDOWN;
+        }
       } else if (c.trace !== null || (c.icount < c.shadowUntil + 1 && c.shadowUntil >= 0)) {
         execOne(c, b);
       } else {

@@ -10,7 +10,7 @@ import {
 } from '../../memory/guest-memory.js';
 import {
   CR0_WP, CR4_PAE, CR4_PSE, CR4_PGE, CR4_SMEP, EFER_NXE, EFER_LMA, PF_VEC, PFE_P, PFE_W, PFE_U, PFE_RSVD, PFE_I,
-  TLB_SIZE, TLB_MASK, K_W, K_X, K_USER, TWO32, MAXPHYADDR,
+  TLB_SIZE, TLB_MASK, K_R, K_W, K_X, K_USER, K_CHECKED_R, K_CHECKED_W, AC_VEC, TWO32, MAXPHYADDR,
 } from './constants.js';
 
 /** Mask of physical-address bits 32+ allowed in an entry's high word (bits 32..MAXPHYADDR-1). */
@@ -25,9 +25,6 @@ function pageFault(c: X86Cpu, la: number, code: number): never {
   throw f;
 }
 
-/** a20Mask: bit 20 cleared when the A20 gate is off (only matters without paging, below 2 MiB wrap). */
-export const A20 = { enabled: true };
-
 /**
  * Translates a linear address for an access of TLB kind `kind` (K_R/K_W/K_X, +K_USER for user).
  * Returns the physical address and fills the TLB when the page is RAM-backed.
@@ -39,7 +36,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
   const access = user ? kind - K_USER : kind;
   if (!c.paging) {
     let pa = vpn * PAGE_SIZE;
-    if (!A20.enabled) pa = (pa & ~0x100000) >>> 0;
+    if (!c.a20) pa = (pa & ~0x100000) >>> 0;
     fill(c, kind, vpn, pa, false);
     return pa + off;
   }
@@ -49,6 +46,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
   let errBase = (write ? PFE_W : 0) | (user ? PFE_U : 0) | (fetch && (nxe || (c.cr4 & CR4_SMEP) !== 0) ? PFE_I : 0);
   let allowW = true, allowU = true, nx = false;
   let global = false;
+  let large = false;
   let pagePa: number;
 
   if ((c.cr4 & CR4_PAE) === 0) {
@@ -64,6 +62,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       setAD(c, pdeAddr, pde, write);
       global = (pde & 0x100) !== 0 && (c.cr4 & CR4_PGE) !== 0;
       pagePa = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO32 + (u & 0x3ff000);
+      large = true;
     } else {
       const pteAddr = ((pde & 0xfffff000) >>> 0) + (((u >>> 12) & 0x3ff) << 2);
       const pte = c.mem.read32(pteAddr) >>> 0;
@@ -121,6 +120,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
           for (const w of walked) setA(c, w, c.mem.read32(w) >>> 0);
           setAD(c, eAddr, lo, write);
           pagePa = base + (Math.floor(u48 / PAGE_SIZE) * PAGE_SIZE) % size;
+          large = true;
         } else {
           check(c, la, errBase, allowW, allowU, nx, write, user, fetch);
           for (const w of walked) setA(c, w, c.mem.read32(w) >>> 0);
@@ -136,7 +136,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
     }
   }
   errBase = 0;
-  fill(c, kind, vpn, pagePa, global);
+  fill(c, kind, vpn, pagePa, global, large);
   return pagePa + off;
 }
 
@@ -158,7 +158,7 @@ function setAD(c: X86Cpu, addr: number, e: number, write: boolean): void {
 }
 
 /** Installs a TLB entry for a RAM page. Write entries skip code pages (writes must invalidate blocks). */
-function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: boolean): void {
+function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: boolean, large = false): void {
   const ri = c.mem.regionIndex(pagePa);
   if (ri < 0) return;
   const r = c.regions[ri];
@@ -172,6 +172,7 @@ function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: bool
     c.mem.markDirty(ri, off);
   }
   const idx = kind * TLB_SIZE + (vpn & TLB_MASK);
+  if (large) c.largePageFilled = true;
   c.tlbTag[idx] = vpn;
   c.tlbReg[idx] = ri;
   c.tlbOff[idx] = off;
@@ -180,12 +181,14 @@ function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: bool
 
 export function flushTlb(c: X86Cpu, keepGlobal: boolean): void {
   const tags = c.tlbTag;
-  if (!keepGlobal) { tags.fill(NaN); return; }
+  if (!keepGlobal) { tags.fill(NaN); c.largePageFilled = false; return; }
   const g = c.tlbGlobal;
   for (let k = 0; k < tags.length; k++) if (g[k] === 0) tags[k] = NaN;
 }
 
 export function flushTlbPage(c: X86Cpu, la: number): void {
+  // Entries derived from a large page cover other 4 KiB slots too: drop everything in that case.
+  if (c.largePageFilled) { flushTlb(c, false); return; }
   const vpn = Math.floor(la / PAGE_SIZE);
   for (let k = 0; k < 6; k++) {
     const idx = k * TLB_SIZE + (vpn & TLB_MASK);
@@ -209,7 +212,29 @@ function accessOne(c: X86Cpu, la: number, size: number, kind: number): number {
   return translate(c, la, kind);
 }
 
+/** For the never-filled checked kinds: alignment check, data breakpoints; returns the real kind. */
+function checkedKind(c: X86Cpu, la: number, size: number, kind: number): number {
+  if (kind < K_CHECKED_R) return kind;
+  const write = kind === K_CHECKED_W;
+  if (c.alignCheck && size > 1 && la % size !== 0) c.fault(AC_VEC, 0);
+  if (c.dataBreakpoints !== 0) matchDataBreakpoints(c, la, size, write);
+  return (write ? K_W : K_R) + (c.cpl === 3 ? K_USER : 0);
+}
+
+function matchDataBreakpoints(c: X86Cpu, la: number, size: number, write: boolean): void {
+  const dr7 = c.dr[7]!;
+  for (let n = 0; n < 4; n++) {
+    if ((c.dataBreakpoints & (1 << n)) === 0) continue;
+    const rw = (dr7 >>> (16 + n * 4)) & 3;
+    if (rw === 1 && !write) continue;
+    const len = [1, 2, 8, 4][(dr7 >>> (18 + n * 4)) & 3]!;
+    const start = Math.floor(c.dr[n]! / len) * len;
+    if (la < start + len && start < la + size) c.pendingDb |= 1 << n;
+  }
+}
+
 export function readSlow(c: X86Cpu, la: number, size: number, kind: number): number {
+  kind = checkedKind(c, la, size, kind);
   const vpn = Math.floor(la / PAGE_SIZE);
   const off = la - vpn * PAGE_SIZE;
   if (off + size <= PAGE_SIZE) {
@@ -250,6 +275,7 @@ function scatter(b: Uint8Array, size: number, lo: number, hi: number): void {
 }
 
 export function writeSlow(c: X86Cpu, la: number, size: number, lo: number, hi: number, kind: number): void {
+  kind = checkedKind(c, la, size, kind);
   const vpn = Math.floor(la / PAGE_SIZE);
   const off = la - vpn * PAGE_SIZE;
   const b = c.mmioBuf;
@@ -267,6 +293,7 @@ export function writeSlow(c: X86Cpu, la: number, size: number, lo: number, hi: n
 }
 
 export function probeWriteSlow(c: X86Cpu, la: number, size: number, kind: number): void {
+  if (kind >= K_CHECKED_R) kind = K_W + (c.cpl === 3 ? K_USER : 0);
   const vpn = Math.floor(la / PAGE_SIZE);
   const idx = kind * TLB_SIZE + (vpn & TLB_MASK);
   const off = la - vpn * PAGE_SIZE;

@@ -76,7 +76,8 @@ export class X86Processor implements VirtualProcessor {
     c.halted = false; c.waitSipi = false; c.shadowUntil = -1;
     c.nmiPending = false; c.nmiBlocked = false; c.tripleFault = false;
     c.fpu.xmm.fill(0); c.fpu.mxcsr = 0x1f80;
-    c.updateMode();
+    c.a20 = true;
+    c.updateBreakpoints();
     flushTlb(c, false);
     flushBlocks(c);
   }
@@ -150,7 +151,7 @@ export class X86Processor implements VirtualProcessor {
     setArithFlags(c.lf, rflags);
     c.eflags = (rflags & ~0x8d5) | 2;
     c.paging = (c.cr0 & 0x80000000) !== 0;
-    c.updateMode();
+    c.updateBreakpoints();
     flushTlb(c, false);
     flushBlocks(c);
   }

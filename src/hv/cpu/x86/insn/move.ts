@@ -115,7 +115,7 @@ function movToSreg(c: X86Cpu, i: Insn): void { // 8E
   if (s === CS || s > 5) c.ud();
   const v = readRM(c, i, 2);
   loadDataSeg(c, s, v);
-  if (s === SS) c.shadowUntil = c.icount;
+  if (s === SS) { c.shadowUntil = c.icount; c.ssShadow = true; }
   c.stopBlock = true;
 }
 

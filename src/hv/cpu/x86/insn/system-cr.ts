@@ -122,6 +122,7 @@ function movToDr(c: X86Cpu, i: Insn): void {
   if (n === 6) c.dr[6] = ((lo | 0xffff0ff0) & ~0x1000) >>> 0;
   else if (n === 7) c.dr[7] = ((lo | 0x400) & ~0xd000) >>> 0;
   else c.dr[n] = hi * TWO32 + (lo >>> 0);
+  c.updateBreakpoints();
   c.stopBlock = true;
 }
 

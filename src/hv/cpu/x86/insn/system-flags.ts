@@ -48,6 +48,7 @@ function popf(c: X86Cpu, i: Insn): void {
   const ifWasOff = (c.eflags & IF) === 0;
   c.eflags = (next & ~ARITH_FLAGS) | 2;
   if (ifWasOff && (c.eflags & IF) !== 0) c.shadowUntil = c.icount;
+  if (((old ^ next) & AC) !== 0) c.updateMode();
   c.stopBlock = true;
 }
 

@@ -8,6 +8,18 @@ import { X86Processor } from '../x86-processor.js';
 import { EXIT_NAMES, EXIT_SHUTDOWN, EXIT_HALT, EXIT_STOPPED, type CpuIo, type IoSize } from '../../../processor.js';
 import { CS } from '../constants.js';
 
+/**
+ * Test interrupt source: the guest writes a vector to port 0xe0 to make it pending (delivered when
+ * IF allows), and any value to port 0xe1 to raise an NMI. Lets guests test interrupt shadows.
+ */
+class TestInterrupts {
+  pending = -1;
+  pendingVector(): number { return this.pending; }
+  acknowledge(): number { const v = this.pending; this.pending = -1; return v; }
+  getTpr(): number { return 0; }
+  setTpr(): void { /* no priorities */ }
+}
+
 export interface BareMetalResult {
   /** (v << 1) | 1 for a debug-exit write of v; undefined when the guest ended another way. */
   status: number | undefined;
@@ -27,14 +39,18 @@ export function runBareMetal(image: Uint8Array, opts: { loadAddress?: number; me
   let status: number | undefined;
   let text = '';
   let vp: X86Processor | undefined;
+  const ints = new TestInterrupts();
   const io: CpuIo = {
     ioRead: (_port: number, size: IoSize) => (size === 1 ? 0xff : size === 2 ? 0xffff : 0xffffffff),
     ioWrite: (port: number, _size: IoSize, value: number) => {
       if (port === 0xf4) { status = ((value & 0xff) << 1) | 1; vp?.requestStop(); }
       else if (port === 0xe9) text += String.fromCharCode(value & 0xff);
+      else if (port === 0xe0) { ints.pending = value & 0xff; vp?.notifyInterrupt(); }
+      else if (port === 0xe1) vp?.raiseNmi();
     },
   };
   vp = new X86Processor(mem, io);
+  vp.setInterruptController(ints);
   const c = vp.cpu;
   c.segSel[CS] = 0; c.segBase[CS] = 0;
   c.rip = load;
