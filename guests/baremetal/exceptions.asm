@@ -58,6 +58,11 @@ pm:
         ; TSS for ring 3 -> 0 transitions
         mov dword [tss + 4], 0x6f000            ; ESP0
         mov dword [tss + 8], 0x10               ; SS0
+        mov eax, tss                            ; TSS base into its descriptor
+        mov [gdt + 0x28 + 2], ax
+        shr eax, 16
+        mov [gdt + 0x28 + 4], al
+        mov [gdt + 0x28 + 7], ah
         mov ax, 0x28
         ltr ax
         mov al, 'E'
@@ -101,13 +106,16 @@ pm:
         mov ax, 0xf8
         mov es, ax
 .r7:    VERIFY
-        ; 8: #SS: SS with a 64 KiB limit, access beyond it through ESP
+        ; 8: #SS(0): an SS-relative operand beyond a 64 KiB SS limit (ESP itself stays valid)
         EXPECT 8, 12, 0, .r8
+        mov esp, 0xff00
         mov ax, 0x38
         mov ss, ax
-        mov eax, [esp]                          ; ESP = 0x70000 > limit 0xffff
+        mov ebp, 0x20000
+        mov eax, [ebp]
 .r8:    mov ax, 0x10
         mov ss, ax
+        mov esp, 0x70000
         VERIFY
         ; 9: #GP(0) writing to a read-only data segment (selector 0x40)
         EXPECT 9, 13, 0, .r9
@@ -240,7 +248,11 @@ back_from_ac:
         hlt
 
 ring3:
-        ; CPL 3 now: read CS to confirm, then try a privileged gate, then the user gate
+        ; CPL 3 now (IRET nulled DS/ES: they were DPL 0): load user data segments, read CS to
+        ; confirm the privilege, then try a privileged gate, then the user gate
+        mov ax, 0x23
+        mov ds, ax
+        mov es, ax
         mov eax, cs
         and eax, 3
         mov [ring3_seen], eax
@@ -253,6 +265,8 @@ ring3:
 ring3_after_gp:
         int 0x30
 ring3_ac:
+        mov ax, 0x23
+        mov ds, ax
         mov eax, [0x1001]                       ; misaligned dword read -> #AC(0)
         int 0x30
 
@@ -315,6 +329,8 @@ stubs:
 %endrep
 
 exc_common:
+        mov ax, 0x10                            ; handlers may come from ring 3 with user DS
+        mov ds, ax
         ; [esp] = vector, [esp+4] = error code, [esp+8] = EIP, [esp+12] = CS, [esp+16] = EFLAGS
         mov eax, [esp]
         cmp eax, [want_vec]
@@ -351,7 +367,10 @@ exc_common:
         hlt
 
 from_user:
-        ; ring 3 used INT 0x30: discard the frame, continue in ring 0
+        ; ring 3 used INT 0x30: discard the frame, continue in ring 0 (with ring-0 data segments:
+        ; the IRET back to ring 3 after the #GP nulled the DPL-0 DS)
+        mov ax, 0x10
+        mov ds, ax
         cmp dword [got_vec], -2
         jne .nogp
         mov dword [ring3_gp], 0x31 * 8 + 2

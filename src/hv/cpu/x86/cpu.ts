@@ -14,7 +14,7 @@ import { Insn } from './insn.js';
 import { FpuState } from './fpu/fpu-state.js';
 import { readSlow, writeSlow, probeWriteSlow } from './mmu.js';
 import {
-  CS, SS, ATTR_DB, ATTR_L, EFER_LMA, CR0_PE, VM, GP, SS_VEC, TWO32, TWO47, ARITH_FLAGS, UD,
+  CS, SS, ATTR_DB, ATTR_L, ATTR_P, EFER_LMA, CR0_PE, VM, GP, SS_VEC, TWO32, TWO47, ARITH_FLAGS, UD,
   TLB_BITS, TLB_SIZE, TLB_MASK, K_R, K_W, K_X, K_USER, K_CHECKED_R, K_CHECKED_W, CR0_AM, AC,
 } from './constants.js';
 
@@ -273,11 +273,16 @@ export class X86Cpu {
   }
 
   /** Segment base + offset with the legacy-mode limit check, or the 64-bit canonical check. */
-  linear(seg: number, off: number, size: number): number {
+  linear(seg: number, off: number, size: number, write = false): number {
     if (this.mode64) {
       const la = seg >= 4 ? wrap64(this.segBase[seg]! + off) : off;
       if (la < -TWO47 || la >= TWO47) this.fault(seg === SS ? SS_VEC : GP, 0);
       return la;
+    }
+    if (this.protectedMode) {
+      // Null/not-present segments, writes to non-writable ones, reads of execute-only code.
+      const a = this.segAttr[seg]!;
+      if ((a & ATTR_P) === 0 || (write ? (a & 0x1a) !== 0x12 : (a & 0x1a) === 0x18)) this.fault(seg === SS ? SS_VEC : GP, 0);
     }
     if (off + size - 1 > this.segLimit[seg]! && !this.expandDownOk(seg, off, size)) this.fault(seg === SS ? SS_VEC : GP, 0);
     return (this.segBase[seg]! + off) >>> 0;
@@ -309,6 +314,11 @@ export class X86Cpu {
   /** Linear address of the memory operand (ea + segment) for an access of `size` bytes. */
   addr(i: Insn, size: number): number {
     return this.linear(i.seg >= 0 ? i.seg : i.defSeg, this.ea(i), size);
+  }
+
+  /** Linear address of a memory operand that will be written (or read-modify-written). */
+  addrW(i: Insn, size: number): number {
+    return this.linear(i.seg >= 0 ? i.seg : i.defSeg, this.ea(i), size, true);
   }
 
   // ================= memory (linear addresses) =================

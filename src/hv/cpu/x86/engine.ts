@@ -5,6 +5,14 @@
 import './insn/alu.js';
 import './insn/move.js';
 import './insn/control.js';
+import './insn/stack.js';
+import './insn/flagops.js';
+import './insn/muldiv.js';
+import './insn/shift.js';
+import './insn/bits.js';
+import './insn/atomic.js';
+import './insn/string.js';
+import './insn/legacy.js';
 import './insn/system-io.js';
 import './insn/system-flags.js';
 import './insn/system-cr.js';

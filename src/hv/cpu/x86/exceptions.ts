@@ -158,13 +158,13 @@ export function deliver(c: X86Cpu, vector: number, err: number, kind: number): v
     }
     frame.push(oldFlags, oldCs, oldRip >>> 0);
     if (err >= 0) frame.push(err);
-    const ssb = c.segBase[SS]!;
     const mask = c.stackSize === 4 ? 0xffffffff : 0xffff;
     let sp = inner ? esp : (c.stackSize === 4 ? oldRsp >>> 0 : oldRsp & 0xffff);
     for (const v of frame) {
       sp = (sp - size) & mask;
       sp >>>= 0;
-      c.wrSys((ssb + sp) >>> 0, size, v, 0);
+      // Pushes are checked against the (new) SS limit: a bad stack escalates to #DF.
+      c.wrSys(c.linear(SS, sp, size, true), size, v, 0);
     }
     if (c.stackSize === 4) c.setReg32(4, sp); else c.setReg16(4, sp);
     if (v86 && inner) for (const s of [GS, FS, DS, ES]) loadNull(c, s, 0);

@@ -80,7 +80,7 @@ function jcxz(c: X86Cpu, i: Insn): void {
 function setcc(c: X86Cpu, i: Insn): void {
   const v = testCondition(c.lf, i.opcode & 0xf) ? 1 : 0;
   if (i.mod === 3) c.setReg8(i.rm, i.rex, v);
-  else c.wr8(c.addr(i, 1), v);
+  else c.wr8(c.addrW(i, 1), v);
 }
 function cmovcc(c: X86Cpu, i: Insn): void {
   const v = readRM(c, i, i.osize);

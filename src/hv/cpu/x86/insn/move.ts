@@ -28,9 +28,9 @@ function movRegImm(c: X86Cpu, i: Insn): void { // B0-BF
   if (i.opcode < 0xb8) c.setReg8(r, i.rex, i.imm & 0xff);
   else c.setReg(r, i.osize, i.rex, i.imm, i.immHi);
 }
-function moffsAddr(c: X86Cpu, i: Insn, size: number): number {
+function moffsAddr(c: X86Cpu, i: Insn, size: number, write = false): number {
   const off = i.asize === 8 ? i.immHi * TWO32 + (i.imm >>> 0) : i.asize === 4 ? i.imm >>> 0 : i.imm & 0xffff;
-  return c.linear(i.seg >= 0 ? i.seg : 3, i.asize === 8 ? (off >= 9223372036854775808 ? off - 18446744073709551616 : off) : off, size);
+  return c.linear(i.seg >= 0 ? i.seg : 3, i.asize === 8 ? (off >= 9223372036854775808 ? off - 18446744073709551616 : off) : off, size, write);
 }
 function movAccMoffs(c: X86Cpu, i: Insn): void { // A0/A1
   const size = sizeOf(i);
@@ -40,7 +40,7 @@ function movAccMoffs(c: X86Cpu, i: Insn): void { // A0/A1
 function movMoffsAcc(c: X86Cpu, i: Insn): void { // A2/A3
   const size = sizeOf(i);
   const v = c.getReg(0, size, 1);
-  c.wr(moffsAddr(c, i, size), size, v, c.hi);
+  c.wr(moffsAddr(c, i, size, true), size, v, c.hi);
 }
 function lea(c: X86Cpu, i: Insn): void {
   if (i.mod === 3) c.ud();
@@ -60,7 +60,7 @@ function xchgRM(c: X86Cpu, i: Insn): void { // 86/87 (always locked with memory)
     c.setReg(i.reg, size, i.rex, v, vH);
     return;
   }
-  const la = c.addr(i, size);
+  const la = c.addrW(i, size);
   const v = c.rd(la, size);
   const vH = c.hi;
   c.wr(la, size, r, rH);
@@ -88,11 +88,6 @@ function movsx(c: X86Cpu, i: Insn): void { // 0F BE/BF
   const v = signExtend(readRM(c, i, src), src);
   c.setReg(i.reg, i.osize, i.rex, i.osize === 2 ? v & 0xffff : v, v >> 31);
 }
-function movsxd(c: X86Cpu, i: Insn): void { // 63 in 64-bit mode
-  const v = readRM(c, i, 4);
-  if (i.osize === 8) c.setReg64(i.reg, v, v >> 31);
-  else c.setReg(i.reg, i.osize, i.rex, i.osize === 2 ? v & 0xffff : v, 0);
-}
 function cbw(c: X86Cpu, i: Insn): void { // 98: CBW/CWDE/CDQE
   if (i.osize === 2) c.setReg16(0, ((c.reg8(0, 1) << 24) >> 24) & 0xffff);
   else if (i.osize === 4) c.setReg32(0, (c.reg16(0) << 16) >> 16);
@@ -108,7 +103,7 @@ function movFromSreg(c: X86Cpu, i: Insn): void { // 8C
   if (s > 5) c.ud();
   const v = c.segSel[s]!;
   if (i.mod === 3) c.setReg(i.rm, i.osize, i.rex, v, 0);
-  else c.wr16(c.addr(i, 2), v);
+  else c.wr16(c.addrW(i, 2), v);
 }
 function movToSreg(c: X86Cpu, i: Insn): void { // 8E
   const s = i.reg & 7;
@@ -139,7 +134,6 @@ def(1, 0xb6, { name: 'movzx Gv,Eb' }, movzx);
 def(1, 0xb7, { name: 'movzx Gv,Ew' }, movzx);
 def(1, 0xbe, { name: 'movsx Gv,Eb' }, movsx);
 def(1, 0xbf, { name: 'movsx Gv,Ew' }, movsx);
-def(0, 0x63, { name: 'movsxd' }, (c, i) => { if (!c.mode64) c.ud(); movsxd(c, i); });
 def(0, 0x98, { name: 'cbw/cwde/cdqe' }, cbw);
 def(0, 0x99, { name: 'cwd/cdq/cqo' }, cwd);
 def(0, 0x8c, { name: 'mov Ev,Sreg' }, movFromSreg);

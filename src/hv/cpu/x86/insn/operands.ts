@@ -19,7 +19,7 @@ export function readRM(c: X86Cpu, i: Insn, size: number): number {
 
 export function writeRM(c: X86Cpu, i: Insn, size: number, lo: number, hi: number): void {
   if (i.mod === 3) c.setReg(i.rm, size, i.rex, lo, hi);
-  else c.wr(c.addr(i, size), size, lo, hi);
+  else c.wr(c.addrW(i, size), size, lo, hi);
 }
 
 export function mask(size: number): number {
@@ -36,7 +36,7 @@ export function signExtend(v: number, size: number): number {
 export function push(c: X86Cpu, size: number, lo: number, hi: number): void {
   const sp = c.spValue() - size;
   const off = c.stackSize === 8 ? sp : c.stackSize === 4 ? sp >>> 0 : sp & 0xffff;
-  c.wr(c.linear(SS, off, size), size, lo, hi);
+  c.wr(c.linear(SS, off, size, true), size, lo, hi);
   c.setSp(off);
 }
 

@@ -136,7 +136,7 @@ def(1, 0x09, { name: 'wbinvd' }, (c) => requireCpl0(c));
 def(1, 0x01, { name: 'smsw', reg: 4 }, (c, i) => {
   const v = c.cr0 & 0xffff;
   if (i.mod === 3) c.setReg(i.rm, i.osize, i.rex, v, 0);
-  else c.wr16(c.addr(i, 2), v);
+  else c.wr16(c.addrW(i, 2), v);
 });
 def(1, 0x01, { name: 'lmsw', reg: 6, flags: F_END }, (c, i) => {
   requireCpl0(c);

@@ -18,7 +18,7 @@ function requireCpl0(c: X86Cpu): void {
 
 function storeTable(c: X86Cpu, i: Insn, limit: number, base: number): void {
   if (i.mod === 3) c.ud();
-  const la = c.addr(i, c.mode64 ? 10 : 6);
+  const la = c.addrW(i, c.mode64 ? 10 : 6);
   c.probeWrite(la, c.mode64 ? 10 : 6);
   c.wr16(la, limit);
   if (c.mode64) {
@@ -51,7 +51,7 @@ def(1, 0x01, { name: 'lidt', reg: 3, form: 'mem', flags: F_END }, (c, i) => { [c
 
 function storeSel(c: X86Cpu, i: Insn, v: number): void {
   if (i.mod === 3) c.setReg(i.rm, i.osize, i.rex, v, 0);
-  else c.wr16(c.addr(i, 2), v);
+  else c.wr16(c.addrW(i, 2), v);
 }
 function readSel(c: X86Cpu, i: Insn): number {
   return i.mod === 3 ? c.reg16(i.rm) : c.rd16(c.addr(i, 2));
