@@ -98,6 +98,8 @@ export class X86Cpu {
   nmiBlocked = false;
   eventPending = false;
   intc: InterruptController | null = null;
+  /** The last 64-bit effective address as exact int32 halves (LEA reads these). */
+  eaLo = 0; eaHi = 0;
   /** Scratch for the high half of 64-bit reads (memory and register helpers return the low half). */
   hi = 0;
   readonly fault$ = new CpuFault();
@@ -299,11 +301,27 @@ export class X86Cpu {
   /** Effective address (offset) of the instruction's memory operand, per address size. */
   ea(i: Insn): number {
     if (i.asize === 8) {
-      let a = i.disp;
-      if (i.ripRel) a += this.rip;
-      else if (i.base >= 0) a += this.regValue(i.base);
-      if (i.index >= 0) a += this.regValue(i.index) * (1 << i.scale);
-      return wrap64(a);
+      // Exact 64-bit sum on int32 halves (LEA is arithmetic: every bit counts); the returned
+      // number is exact for canonical values, and a non-canonical one stays non-canonical.
+      let lo = i.disp | 0, hi = i.disp >> 31;
+      if (i.ripRel || i.base >= 0) {
+        let bl: number, bh: number;
+        if (i.ripRel) { bh = Math.floor(this.rip / TWO32); bl = (this.rip - bh * TWO32) | 0; bh |= 0; }
+        else { bl = this.r32[i.base << 1]!; bh = this.r32[(i.base << 1) + 1]!; }
+        const l = (lo >>> 0) + (bl >>> 0);
+        hi = (hi + bh + (l > 0xffffffff ? 1 : 0)) | 0;
+        lo = l | 0;
+      }
+      if (i.index >= 0) {
+        const xl = this.r32[i.index << 1]!, xh = this.r32[(i.index << 1) + 1]!;
+        const s = i.scale;
+        const il = xl << s, ih = s === 0 ? xh : (xh << s) | (xl >>> (32 - s));
+        const l = (lo >>> 0) + (il >>> 0);
+        hi = (hi + ih + (l > 0xffffffff ? 1 : 0)) | 0;
+        lo = l | 0;
+      }
+      this.eaLo = lo; this.eaHi = hi;
+      return hi * TWO32 + (lo >>> 0);
     }
     let a = i.disp;
     if (i.base >= 0) a += this.r32[i.base << 1]!;

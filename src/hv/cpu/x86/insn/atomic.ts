@@ -56,8 +56,9 @@ function cmpxchg(c: X86Cpu, i: Insn): void {
   } else {
     // The destination is written back unchanged (a locked cycle always writes), and the
     // accumulator receives it.
+    // A memory destination is written back unchanged (a locked cycle always writes); a register
+    // destination is left as it is, upper half included (checked against the host).
     if (i.mod !== 3) c.wr(la, size, d, dH);
-    else if (size === 4) c.setReg32(i.rm, d); // a register destination is written back (zero-extended)
     c.setReg(RAX, size, 1, d, dH);
   }
 }

@@ -45,9 +45,10 @@ function movMoffsAcc(c: X86Cpu, i: Insn): void { // A2/A3
 function lea(c: X86Cpu, i: Insn): void {
   if (i.mod === 3) c.ud();
   const ea = c.ea(i);
-  if (i.osize === 8) c.setAddr64(i.reg, ea);
-  else if (i.osize === 4) c.setReg32(i.reg, ea | 0);
-  else c.setReg16(i.reg, ea);
+  const lo = i.asize === 8 ? c.eaLo : ea | 0;
+  if (i.osize === 8) c.setReg64(i.reg, lo, i.asize === 8 ? c.eaHi : 0);
+  else if (i.osize === 4) c.setReg32(i.reg, lo);
+  else c.setReg16(i.reg, lo);
 }
 function xchgRM(c: X86Cpu, i: Insn): void { // 86/87 (always locked with memory)
   const size = sizeOf(i);

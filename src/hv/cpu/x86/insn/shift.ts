@@ -39,6 +39,12 @@ function setCfOf(c: X86Cpu, cf: boolean, of: boolean): void {
   setArithFlags(c.lf, b | (cf ? CF : 0) | (of ? OF : 0));
 }
 
+/** A masked count of 0 changes no flags, but a 32-bit register destination is still written (zero-extended). */
+function zeroCount(c: X86Cpu, i: Insn, size: number): void {
+  if (i.mod !== 3) { c.rd(c.addr(i, size), size); return; }
+  if (size === 4) c.setReg32(i.rm, c.reg32(i.rm));
+}
+
 function shiftCount(c: X86Cpu, i: Insn): number {
   const raw = i.opcode === 0xd0 || i.opcode === 0xd1 ? 1 : i.opcode === 0xd2 || i.opcode === 0xd3 ? c.reg8(1, 1) : i.imm & 0xff;
   return raw;
@@ -49,7 +55,7 @@ function group2(c: X86Cpu, i: Insn): void {
   const bits = size * 8;
   const count = shiftCount(c, i) & (size === 8 ? 63 : 31);
   const op = i.reg & 7;
-  if (count === 0) { if (i.mod !== 3) c.rd(c.addr(i, size), size); return; }
+  if (count === 0) { zeroCount(c, i, size); return; }
   const v = readDst(c, i, size);
   const vH = c.hi;
   if (size === 8) { shift64(c, i, op, count, v, vH); return; }
@@ -112,64 +118,75 @@ function group2(c: X86Cpu, i: Insn): void {
   }
 }
 
+// 64-bit shifts on int32 halves (no BigInt): each returns the low half and leaves the high half in `rh`.
+let rh = 0;
+function shl64(lo: number, hi: number, n: number): number {
+  if (n === 0) { rh = hi; return lo; }
+  if (n < 32) { rh = (hi << n) | (lo >>> (32 - n)); return lo << n; }
+  rh = lo << (n - 32); return 0;
+}
+function shr64(lo: number, hi: number, n: number): number {
+  if (n === 0) { rh = hi; return lo; }
+  if (n < 32) { rh = hi >>> n; return (lo >>> n) | (hi << (32 - n)); }
+  rh = 0; return hi >>> (n - 32);
+}
+function sar64(lo: number, hi: number, n: number): number {
+  if (n === 0) { rh = hi; return lo; }
+  if (n < 32) { rh = hi >> n; return (lo >>> n) | (hi << (32 - n)); }
+  rh = hi >> 31; return hi >> (n - 32);
+}
+function bit64(lo: number, hi: number, k: number): boolean {
+  return (k < 32 ? (lo >>> k) & 1 : (hi >>> (k - 32)) & 1) !== 0;
+}
+
 function shift64(c: X86Cpu, i: Insn, op: number, count: number, lo: number, hi: number): void {
-  const x = big(lo, hi);
-  let r: bigint;
-  const msb = (v: bigint): boolean => (v >> 63n) !== 0n;
-  const n = BigInt(count);
+  const msb = (h: number): boolean => h < 0;
   switch (op) {
-    case 0: {
-      r = BigInt.asUintN(64, (x << n) | (x >> (64n - n)));
-      write64(c, i, r);
-      const cf = (r & 1n) !== 0n;
-      setCfOf(c, cf, msb(r) !== cf);
+    case 0: case 1: { // ROL / ROR
+      const n = op === 0 ? count : (64 - count) % 64;
+      const aL = shl64(lo, hi, n), aH = rh;
+      const bL = shr64(lo, hi, (64 - n) % 64), bH = rh;
+      const rL = n === 0 ? lo : aL | bL, rH = n === 0 ? hi : aH | bH;
+      writeDst(c, i, 8, rL, rH);
+      if (op === 0) { const cf = (rL & 1) !== 0; setCfOf(c, cf, msb(rH) !== cf); }
+      else setCfOf(c, msb(rH), msb(rH) !== (((rH >>> 30) & 1) !== 0));
       return;
     }
-    case 1: {
-      r = BigInt.asUintN(64, (x >> n) | (x << (64n - n)));
-      write64(c, i, r);
-      setCfOf(c, msb(r), msb(r) !== (((r >> 62n) & 1n) !== 0n));
-      return;
-    }
-    case 2: case 3: {
-      let cf = getCF(c.lf) ? 1n : 0n;
-      const ofBefore = msb(x) !== (cf === 1n);
-      let v = x;
+    case 2: case 3: { // RCL / RCR: through CF, one position at a time (rare)
+      let cf = getCF(c.lf);
+      const ofBefore = msb(hi) !== cf;
+      let l = lo, h = hi;
       for (let k = 0; k < count; k++) {
-        if (op === 2) { const out = v >> 63n; v = BigInt.asUintN(64, (v << 1n) | cf); cf = out; }
-        else { const out = v & 1n; v = (v >> 1n) | (cf << 63n); cf = out; }
+        if (op === 2) { const out = h < 0; h = (h << 1) | (l >>> 31); l = (l << 1) | (cf ? 1 : 0); cf = out; }
+        else { const out = (l & 1) !== 0; l = (l >>> 1) | (h << 31); h = (h >>> 1) | (cf ? 0x80000000 : 0); cf = out; }
       }
-      write64(c, i, v);
-      setCfOf(c, cf === 1n, op === 2 ? msb(v) !== (cf === 1n) : ofBefore);
+      writeDst(c, i, 8, l | 0, h | 0);
+      setCfOf(c, cf, op === 2 ? msb(h | 0) !== cf : ofBefore);
       return;
     }
     case 4: case 6: {
-      r = BigInt.asUintN(64, x << n);
-      const cf = ((x >> (64n - n)) & 1n) !== 0n;
-      write64(c, i, r);
-      setShiftFlags(c, 8, Number(r & 0xffffffffn) | 0, Number(r >> 32n) | 0, cf, msb(r) !== cf);
+      const rL = shl64(lo, hi, count), rH = rh;
+      const cf = bit64(lo, hi, 64 - count);
+      writeDst(c, i, 8, rL, rH);
+      setShiftFlags(c, 8, rL, rH, cf, msb(rH) !== cf);
       return;
     }
     case 5: {
-      r = x >> n;
-      const cf = ((x >> (n - 1n)) & 1n) !== 0n;
-      write64(c, i, r);
-      setShiftFlags(c, 8, Number(r & 0xffffffffn) | 0, Number(r >> 32n) | 0, cf, msb(x));
+      const rL = shr64(lo, hi, count), rH = rh;
+      const cf = bit64(lo, hi, count - 1);
+      writeDst(c, i, 8, rL, rH);
+      setShiftFlags(c, 8, rL, rH, cf, msb(hi));
       return;
     }
     default: {
-      const s = BigInt.asIntN(64, x);
-      r = BigInt.asUintN(64, s >> n);
-      const cf = ((s >> (n - 1n)) & 1n) !== 0n;
-      write64(c, i, r);
-      setShiftFlags(c, 8, Number(r & 0xffffffffn) | 0, Number(r >> 32n) | 0, cf, false);
+      const rL = sar64(lo, hi, count), rH = rh;
+      const cf = bit64(lo, hi, count - 1);
+      writeDst(c, i, 8, rL, rH);
+      setShiftFlags(c, 8, rL, rH, cf, false);
     }
   }
 }
 
-function write64(c: X86Cpu, i: Insn, v: bigint): void {
-  writeDst(c, i, 8, Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0);
-}
 
 /** SHLD/SHRD Ev, Gv, imm8/CL. */
 function shiftDouble(c: X86Cpu, i: Insn): void {
@@ -178,7 +195,7 @@ function shiftDouble(c: X86Cpu, i: Insn): void {
   const left = i.opcode === 0xa4 || i.opcode === 0xa5;
   const raw = (i.opcode & 1) === 0 ? i.imm & 0xff : c.reg8(1, 1);
   const count = raw & (size === 8 ? 63 : 31);
-  if (count === 0) { if (i.mod !== 3) c.rd(c.addr(i, size), size); return; }
+  if (count === 0) { zeroCount(c, i, size); return; }
   const dlo = readDst(c, i, size);
   const dhi = c.hi;
   const slo = c.getReg(i.reg, size, i.rex);
