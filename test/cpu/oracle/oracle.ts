@@ -26,11 +26,11 @@ export function nativeRunner(): string {
   return runnerPath;
 }
 
-export interface Case { regs: BigUint64Array; flags: number; data: Uint8Array }
-export interface Outcome { vector: number; error: number; regs: BigUint64Array; flags: number; data: Uint8Array }
+export interface Case { regs: BigUint64Array; flags: number; data: Uint8Array; fx: Uint8Array }
+export interface Outcome { vector: number; error: number; regs: BigUint64Array; flags: number; data: Uint8Array; fx: Uint8Array }
 
 export function runNative(code: Uint8Array, cases: Case[]): Outcome[] {
-  const recSize = 17 * 8 + WINDOW;
+  const recSize = 17 * 8 + 512 + WINDOW;
   const input = Buffer.alloc(4 + code.length + cases.length * recSize);
   input.writeUInt32LE(code.length, 0);
   Buffer.from(code).copy(input, 4);
@@ -38,19 +38,21 @@ export function runNative(code: Uint8Array, cases: Case[]): Outcome[] {
   for (const c of cases) {
     for (let r = 0; r < 16; r++) input.writeBigUInt64LE(c.regs[r]!, off + r * 8);
     input.writeBigUInt64LE(BigInt(c.flags), off + 128);
-    Buffer.from(c.data).copy(input, off + 136);
+    Buffer.from(c.fx).copy(input, off + 136);
+    Buffer.from(c.data).copy(input, off + 136 + 512);
     off += recSize;
   }
   const r = spawnSync(nativeRunner(), [], { input, maxBuffer: 1 << 30 });
   if (r.status !== 0) throw new Error(`native runner failed: ${r.stderr.toString()}`);
   const out = r.stdout;
-  const outSize = 8 + 17 * 8 + WINDOW;
+  const outSize = 8 + 17 * 8 + 512 + WINDOW;
   if (out.length !== cases.length * outSize) throw new Error(`native runner returned ${out.length} bytes for ${cases.length} cases`);
   return cases.map((_, k) => {
     const b = k * outSize;
     const regs = new BigUint64Array(16);
     for (let q = 0; q < 16; q++) regs[q] = out.readBigUInt64LE(b + 8 + q * 8);
-    return { vector: out.readInt32LE(b), error: out.readInt32LE(b + 4), regs, flags: Number(out.readBigUInt64LE(b + 8 + 128)), data: new Uint8Array(out.subarray(b + 8 + 136, b + 8 + 136 + WINDOW)) };
+    const fx = new Uint8Array(out.subarray(b + 8 + 136, b + 8 + 136 + 512));
+    return { vector: out.readInt32LE(b), error: out.readInt32LE(b + 4), regs, flags: Number(out.readBigUInt64LE(b + 8 + 128)), fx, data: new Uint8Array(out.subarray(b + 8 + 136 + 512, b + 8 + 136 + 512 + WINDOW)) };
   });
 }
 
@@ -59,8 +61,8 @@ export function runEngine(code: Uint8Array, c: Case): Outcome {
   regs[4] = BigInt(SNIPPET_DATA_BASE + 0x8000);
   const data = new Uint8Array(SNIPPET_DATA_SIZE);
   data.set(c.data);
-  const r = runSnippet(code, { gpr: regs, rflags: c.flags, fxsave: new Uint8Array(512), data });
-  return { vector: r.exception ?? -1, error: r.errorCode ?? 0, regs: r.state.gpr, flags: r.state.rflags, data: r.state.data.subarray(0, WINDOW) };
+  const r = runSnippet(code, { gpr: regs, rflags: c.flags, fxsave: c.fx, data });
+  return { vector: r.exception ?? -1, error: r.errorCode ?? 0, regs: r.state.gpr, flags: r.state.rflags, fx: r.state.fxsave, data: r.state.data.subarray(0, WINDOW) };
 }
 
 /** xorshift64*: reproducible operand streams. */
@@ -95,6 +97,20 @@ export interface Template {
   undefinedRegs?: number[];
   /** The template needs a host CPU flag from /proc/cpuinfo. */
   needs?: string;
+  /** Compare the x87/MMX registers and control/status words too. */
+  compareX87?: boolean;
+  /** Data-window byte ranges [offset, length] whose contents are model-specific (not compared). */
+  ignoreMemory?: [number, number][];
+}
+
+/** An FXSAVE64 image in the power-on state (FCW 0x37f, all x87 registers empty, MXCSR 0x1f80). */
+export function defaultFx(): Uint8Array {
+  const fx = new Uint8Array(512);
+  const dv = new DataView(fx.buffer);
+  dv.setUint16(0, 0x037f, true);
+  dv.setUint32(24, 0x1f80, true);
+  dv.setUint32(28, 0xffff, true);
+  return fx;
 }
 
 export function pointInto(c: Case, reg: number, offset: number): void {
@@ -118,7 +134,9 @@ export function checkTemplate(t: Template, count: number, seed: number): string 
     const flags = 2 | (Number(rng.next() & 0x8d5n));
     const data = new Uint8Array(WINDOW);
     for (let b = 0; b < WINDOW; b += 8) { const v = rng.next(); for (let q = 0; q < 8; q++) data[b + q] = Number((v >> BigInt(q * 8)) & 0xffn); }
-    const c: Case = { regs, flags, data };
+    const fx = defaultFx();
+    for (let b = 160; b < 416; b += 8) { const v = rng.edgy(); for (let q = 0; q < 8; q++) fx[b + q] = Number((v >> BigInt(q * 8)) & 0xffn); }
+    const c: Case = { regs, flags, data, fx };
     t.setup?.(c, rng);
     cases.push(c);
   }
@@ -140,7 +158,20 @@ export function checkTemplate(t: Template, count: number, seed: number): string 
     }
     if ((n.flags & fmask) !== (e.flags & fmask)) diffs.push(`flags: host 0x${(n.flags & fmask).toString(16)} engine 0x${(e.flags & fmask).toString(16)} (mask 0x${fmask.toString(16)})`);
     if ((n.flags & DF) !== (e.flags & DF)) diffs.push('DF differs');
-    for (let b = 0; b < WINDOW; b++) if (n.data[b] !== e.data[b]) { diffs.push(`memory at +0x${b.toString(16)}: host ${n.data[b]} engine ${e.data[b]}`); break; }
+    const ignored = (b: number): boolean => (t.ignoreMemory ?? []).some(([o, l]) => b >= o && b < o + l);
+    for (let b = 0; b < WINDOW; b++) if (n.data[b] !== e.data[b] && !ignored(b)) { diffs.push(`memory at +0x${b.toString(16)}: host ${n.data[b]} engine ${e.data[b]}`); break; }
+    for (let x = 0; x < 16; x++) {
+      const hs = Buffer.from(n.fx.subarray(160 + x * 16, 176 + x * 16)).toString('hex');
+      const es = Buffer.from(e.fx.subarray(160 + x * 16, 176 + x * 16)).toString('hex');
+      if (hs !== es) diffs.push(`xmm${x}: host ${hs} engine ${es}`);
+    }
+    const hm = new DataView(n.fx.buffer, n.fx.byteOffset).getUint32(24, true), em = new DataView(e.fx.buffer, e.fx.byteOffset).getUint32(24, true);
+    if (hm !== em) diffs.push(`mxcsr: host 0x${hm.toString(16)} engine 0x${em.toString(16)}`);
+    if (t.compareX87) {
+      const hs = Buffer.from(n.fx.subarray(0, 4)).toString('hex') + ' ' + Buffer.from(n.fx.subarray(32, 160)).toString('hex');
+      const es = Buffer.from(e.fx.subarray(0, 4)).toString('hex') + ' ' + Buffer.from(e.fx.subarray(32, 160)).toString('hex');
+      if (hs !== es) diffs.push(`x87 state: host ${hs}\n           engine ${es}`);
+    }
     if (diffs.length > 0) return `${where}\n  ${diffs.join('\n  ')}`;
   }
   return '';

@@ -13,6 +13,8 @@ import './insn/bits.js';
 import './insn/atomic.js';
 import './insn/string.js';
 import './insn/legacy.js';
+import './insn/sse-int.js';
+import './insn/sse-move.js';
 import './insn/system-io.js';
 import './insn/system-flags.js';
 import './insn/system-cr.js';

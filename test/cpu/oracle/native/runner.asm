@@ -8,8 +8,10 @@
 saved_rsp: resq 1
 out_ptr:   resq 1
 code_ptr:  resq 1
+fxout_ptr: resq 1
         section .text
-; void run_case(const uint64_t in[17], uint64_t out[17], void *code)
+; void run_case(const uint64_t in[17], uint64_t out[17], void *code, const void *fxin, void *fxout)
+; fxin/fxout are 16-byte aligned 512-byte FXSAVE64 images (x87, MXCSR, XMM0-15).
 run_case:
         push rbx
         push rbp
@@ -20,6 +22,8 @@ run_case:
         mov [saved_rsp], rsp
         mov [out_ptr], rsi
         mov [code_ptr], rdx
+        mov [fxout_ptr], r8
+        fxrstor64 [rcx]
         push qword [rdi + 16*8]
         popfq
         mov rax, [rdi + 0*8]
@@ -59,6 +63,8 @@ snippet_return:
         mov [rax + 13*8], r13
         mov [rax + 14*8], r14
         mov [rax + 15*8], r15
+        mov rax, [fxout_ptr]
+        fxsave64 [rax]
         mov rsp, [saved_rsp]
         pop r15
         pop r14

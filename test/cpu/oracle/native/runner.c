@@ -1,8 +1,8 @@
 /*
  * Host-CPU oracle driver. Reads cases from stdin, runs each natively, writes results to stdout.
  * Input: u32 code length, code bytes (one template for the whole stream), then records of
- * 17 u64 (RAX..R15 with RSP slot ignored, RFLAGS) followed by the 4 KiB data window.
- * Output per case: i32 exception vector (-1 none), i32 error code, 17 u64, data window.
+ * 17 u64 (RAX..R15 with RSP slot ignored, RFLAGS), a 512-byte FXSAVE64 image and the 4 KiB data window.
+ * Output per case: i32 exception vector (-1 none), i32 error code, 17 u64, FXSAVE64 image, data window.
  * Exceptions: a SIGFPE/SIGSEGV/SIGILL/SIGBUS/SIGTRAP handler reads the vector and error code
  * from the signal context and jumps back. The code page sits at 0x20000000 and the data window
  * at 0x10000000, the same layout as the engine's snippet machine.
@@ -22,7 +22,7 @@
 #define DATA_BASE ((void *)0x10000000)
 #define DATA_SIZE 4096
 
-extern void run_case(const uint64_t *in, uint64_t *out, void *code);
+extern void run_case(const uint64_t *in, uint64_t *out, void *code, const void *fxin, void *fxout);
 extern void snippet_return(void);
 
 static sigjmp_buf env;
@@ -70,15 +70,19 @@ int main(void) {
   mprotect(code, 4096, PROT_READ | PROT_EXEC);
 
   uint64_t in[17], out[17];
+  static uint8_t fxin[512] __attribute__((aligned(16))), fxout[512] __attribute__((aligned(16)));
   for (;;) {
     if (!read_full(in, sizeof in)) break;
+    if (!read_full(fxin, sizeof fxin)) break;
     if (!read_full(data, DATA_SIZE)) break;
     memset(out, 0, sizeof out);
+    memset(fxout, 0, sizeof fxout);
     vec = -1; err = 0;
-    if (sigsetjmp(env, 1) == 0) run_case(in, out, code);
+    if (sigsetjmp(env, 1) == 0) run_case(in, out, code, fxin, fxout);
     fwrite((const void *)&vec, 4, 1, stdout);
     fwrite((const void *)&err, 4, 1, stdout);
     fwrite(out, sizeof out, 1, stdout);
+    fwrite(fxout, sizeof fxout, 1, stdout);
     fwrite(data, DATA_SIZE, 1, stdout);
   }
   fflush(stdout);

@@ -70,6 +70,12 @@ function userSegments(cpu: X86Cpu): void {
   cpu.segAttr[CS] = 0xb | ATTR_S | (3 << 5) | ATTR_P | ATTR_L | ATTR_G;
 }
 
+function fxOut(cpu: X86Cpu): Uint8Array {
+  const out = new Uint8Array(512);
+  cpu.fpu.fxsave(out, true);
+  return out;
+}
+
 export function runSnippet(code: Uint8Array, input: SnippetState): SnippetResult {
   if (code.length > CODE_PAGES * 4096 - 16) throw new Error('snippet too long');
   const { cpu, ram } = setup();
@@ -91,6 +97,7 @@ export function runSnippet(code: Uint8Array, input: SnippetState): SnippetResult
   flushTlb(cpu, false);
   new Uint8Array(cpu.regBuf).set(new Uint8Array(input.gpr.buffer, input.gpr.byteOffset, 128));
   cpu.rip = SNIPPET_CODE_BASE;
+  if (!cpu.fpu.fxrstor(input.fxsave, true)) throw new Error('snippet: FXSAVE image has reserved MXCSR bits');
   cpu.trapExceptions = true;
   cpu.trappedVector = -1;
   cpu.halted = false;
@@ -108,7 +115,7 @@ export function runSnippet(code: Uint8Array, input: SnippetState): SnippetResult
   const gpr = new BigUint64Array(16);
   gpr.set(cpu.r64);
   return {
-    state: { gpr, rflags: cpu.getFlags(), fxsave: input.fxsave.slice(), data: ram.slice(DATA_PA, DATA_PA + SNIPPET_DATA_SIZE) },
+    state: { gpr, rflags: cpu.getFlags(), fxsave: fxOut(cpu), data: ram.slice(DATA_PA, DATA_PA + SNIPPET_DATA_SIZE) },
     exception, errorCode,
   };
 }
