@@ -160,54 +160,85 @@ function checkEvents(c: X86Cpu): boolean {
   return true;
 }
 
-/** The processor's run loop (see VirtualProcessor.run). */
+/**
+ * The processor's run loop (see VirtualProcessor.run). Rare conditions — stop requests, events,
+ * halt, interrupt shadows, single-step, breakpoints, tracing — are examined only on entry and after
+ * a block that set stopBlock (every instruction that can create one of them does) or faulted; the
+ * common path just fetches and runs blocks.
+ */
 export function runCpu(c: X86Cpu, budget: number): number {
   const target = c.icount + budget;
+  let slow = true;
   for (;;) {
-    if (c.stopRequested) {
-      c.stopRequested = false;
-      if (c.tripleFault) { c.tripleFault = false; return EXIT_SHUTDOWN; }
-      return EXIT_STOPPED;
+    if (slow) {
+      if (c.stopRequested) {
+        c.stopRequested = false;
+        if (c.tripleFault) { c.tripleFault = false; return EXIT_SHUTDOWN; }
+        return EXIT_STOPPED;
+      }
+      if (c.waitSipi) return EXIT_WAIT_SIPI;
+      if (!checkEvents(c)) return EXIT_SHUTDOWN;
+      if (c.halted) return EXIT_HALT;
+      if (c.icount >= target) return EXIT_BUDGET;
+      const special = (c.eflags & TF) !== 0 || c.dataBreakpoints !== 0 || c.execBreakpoints !== 0 || c.heldStep ||
+        c.trace !== null || (c.shadowUntil >= 0 && c.icount < c.shadowUntil + 1);
+      if (special) {
+        const r = stepSpecial(c);
+        if (r >= 0) return r;
+        continue;
+      }
+      slow = false;
     }
-    if (c.waitSipi) return EXIT_WAIT_SIPI;
-    if (!checkEvents(c)) return EXIT_SHUTDOWN;
-    if (c.halted) return EXIT_HALT;
     if (c.icount >= target) return EXIT_BUDGET;
     c.insnStart = c.rip;
     try {
-      const b = currentBlock(c);
-      if ((c.eflags & TF) !== 0 || c.dataBreakpoints !== 0 || c.execBreakpoints !== 0 || c.heldStep) {
-        const stepping = (c.eflags & TF) !== 0;
-        c.ssShadow = false;
-        execOne(c, b);
-        if (c.ssShadow) {
-          // MOV SS / POP SS: single-step and data-breakpoint traps wait for the next instruction.
-          c.heldStep = c.heldStep || stepping;
-        } else if (stepping || c.heldStep || c.pendingDb !== 0) {
-          const step = stepping || c.heldStep;
-          c.dr[6] = ((c.dr[6]! & ~0xf) | c.pendingDb | (step ? 0x4000 : 0)) >>> 0;
-          c.pendingDb = 0;
-          c.heldStep = false;
-          if (!raise(c, DB, -1, KIND_EXCEPTION)) return EXIT_SHUTDOWN;
-        }
-      } else if (c.trace !== null || (c.icount < c.shadowUntil + 1 && c.shadowUntil >= 0)) {
-        execOne(c, b);
-      } else {
-        execBlock(c, b);
-      }
+      execBlock(c, currentBlock(c));
+      if (c.stopBlock) slow = true;
     } catch (e) {
-      if (e !== c.fault$) throw e;
-      const f = c.fault$;
-      c.rip = c.insnStart;
-      c.stopBlock = true;
-      if (c.trapExceptions) {
-        c.trappedVector = f.vector; c.trappedErrorCode = f.errorCode;
-        if (f.vector === 14) c.cr2 = f.address;
-        return EXIT_STOPPED;
-      }
-      if (!raise(c, f.vector, f.errorCode, KIND_EXCEPTION, f.address)) return EXIT_SHUTDOWN;
+      slow = true;
+      const r = onFault(c, e);
+      if (r >= 0) return r;
     }
   }
+}
+
+/** Runs one instruction with single-step, breakpoint, shadow or trace handling; returns an exit or -1. */
+function stepSpecial(c: X86Cpu): number {
+  c.insnStart = c.rip;
+  try {
+    const b = currentBlock(c);
+    const stepping = (c.eflags & TF) !== 0;
+    c.ssShadow = false;
+    execOne(c, b);
+    if (c.ssShadow) {
+      // MOV SS / POP SS: single-step and data-breakpoint traps wait for the next instruction.
+      c.heldStep = c.heldStep || stepping;
+    } else if (stepping || c.heldStep || c.pendingDb !== 0) {
+      const step = stepping || c.heldStep;
+      c.dr[6] = ((c.dr[6]! & ~0xf) | c.pendingDb | (step ? 0x4000 : 0)) >>> 0;
+      c.pendingDb = 0;
+      c.heldStep = false;
+      if (!raise(c, DB, -1, KIND_EXCEPTION)) return EXIT_SHUTDOWN;
+    }
+  } catch (e) {
+    return onFault(c, e);
+  }
+  return -1;
+}
+
+/** A guest exception unwound out of an instruction: deliver it (or stop, for test harnesses). */
+function onFault(c: X86Cpu, e: unknown): number {
+  if (e !== c.fault$) throw e;
+  const f = c.fault$;
+  c.rip = c.insnStart;
+  c.stopBlock = true;
+  if (c.trapExceptions) {
+    c.trappedVector = f.vector; c.trappedErrorCode = f.errorCode;
+    if (f.vector === 14) c.cr2 = f.address;
+    return EXIT_STOPPED;
+  }
+  if (!raise(c, f.vector, f.errorCode, KIND_EXCEPTION, f.address)) return EXIT_SHUTDOWN;
+  return -1;
 }
 
 export { KIND_EXTERNAL, GP, TWO32 };

@@ -239,6 +239,8 @@ export function readSlow(c: X86Cpu, la: number, size: number, kind: number): num
   const off = la - vpn * PAGE_SIZE;
   if (off + size <= PAGE_SIZE) {
     const pa = accessOne(c, la, size, kind);
+    // A device access may raise an interrupt: have the run loop look at events after this block.
+    if (c.mem.regionIndex(pa) < 0) c.stopBlock = true;
     return readPhys(c, pa, size);
   }
   // Crosses a page: translate both pages first (faults come before any effect), then gather bytes.
@@ -282,6 +284,7 @@ export function writeSlow(c: X86Cpu, la: number, size: number, lo: number, hi: n
   scatter(b, size, lo, hi);
   if (off + size <= PAGE_SIZE) {
     const pa = translate(c, la, kind);
+    if (c.mem.regionIndex(pa) < 0) c.stopBlock = true;
     c.mem.writeBytes(pa, b.subarray(0, size));
     return;
   }
