@@ -77,6 +77,8 @@ export interface FormatDriver {
   readonly format: DiskFormat;
   /** True when `head` (the first 64 KiB of the file, or less if shorter) is this format. */
   probe(head: Uint8Array, fileSize: number): boolean;
+  /** For formats identified by a trailer (fixed VHD): true when the last 64 KiB of the file is this format. */
+  probeTail?(tail: Uint8Array, fileSize: number): boolean;
   open(file: string, opts: OpenOptions): Promise<DiskImage>;
   /** Creates a new image; must not leave a partial file behind on failure. */
   create(file: string, opts: CreateOptions): Promise<void>;
