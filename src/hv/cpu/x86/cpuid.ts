@@ -16,8 +16,8 @@ void CR4_VME; void CR4_PVI;
 
 /** Which optional instruction groups are advertised. */
 export const FEATURES = {
-  sse3: false, ssse3: false, sse41: false, sse42: false, popcnt: false, movbe: false, cx16: false,
-  lzcnt: false, x87: true, sse: true, sse2: true, lahfLm: true,
+  sse3: true, ssse3: true, sse41: true, sse42: false, popcnt: true, movbe: true, cx16: true,
+  lzcnt: true, x87: true, sse: true, sse2: true, lahfLm: true,
 };
 
 /** TSC frequency advertised through leaves 0x15/0x16: 1 GHz, so one tick is one nanosecond. */

@@ -5,7 +5,7 @@
  * The decoder reads from a byte window; when an instruction runs past the window (it straddles a
  * page), it throws NEED_MORE and the block builder retries with the next page's bytes appended.
  */
-import { Insn, type Handler } from './insn.js';
+import { Insn, F_LOCKABLE, type Handler } from './insn.js';
 import { resolve } from './opcode-table.js';
 import { DS, SS } from './constants.js';
 
@@ -202,6 +202,8 @@ export function decode(bytes: Uint8Array, pos: number, avail: number, mode: Deco
 
   const r = resolve(i);
   if (r !== undefined) { i.exec = r.handler; i.flags = r.flags; }
+  // LOCK is valid only on a lockable instruction with a memory destination; anything else is #UD.
+  if (i.lock && ((i.flags & F_LOCKABLE) === 0 || !i.hasModrm || i.mod === 3)) i.exec = ud!;
   return i;
 }
 

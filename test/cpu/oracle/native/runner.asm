@@ -46,6 +46,8 @@ run_case:
 snippet_return:
         pushfq
         push rax
+        push 0x202                      ; clear TF/AC/DF the snippet may have set before C code runs
+        popfq
         mov rax, [out_ptr]
         pop qword [rax + 0*8]
         pop qword [rax + 16*8]
@@ -73,4 +75,63 @@ snippet_return:
         pop rbp
         pop rbx
         ret
+; void run_case32(in, out, code, fxin, fxout): the same, but the snippet runs as 32-bit code in
+; compatibility mode (user code selector 0x23) with ESP = 0x1000f000 inside the data mapping.
+; The code page ends with a far jump back to back32 through selector 0x33.
+        global run_case32
+        global back32
+run_case32:
+        push rbx
+        push rbp
+        push r12
+        push r13
+        push r14
+        push r15
+        mov [saved_rsp], rsp
+        mov [out_ptr], rsi
+        mov [code_ptr], rdx
+        mov [fxout_ptr], r8
+        mov [far32], edx
+        fxrstor64 [rcx]
+        mov rsp, 0x1000f000
+        push qword [rdi + 16*8]
+        popfq
+        mov rax, [rdi + 0*8]
+        mov rcx, [rdi + 1*8]
+        mov rdx, [rdi + 2*8]
+        mov rbx, [rdi + 3*8]
+        mov rbp, [rdi + 5*8]
+        mov rsi, [rdi + 6*8]
+        mov rdi, [rdi + 7*8]
+        jmp far dword [far32]
+back32:
+        pushfq
+        push rax
+        push 0x202
+        popfq
+        mov rax, [out_ptr]
+        pop qword [rax + 0*8]
+        pop qword [rax + 16*8]
+        mov [rax + 1*8], rcx
+        mov [rax + 2*8], rdx
+        mov [rax + 3*8], rbx
+        mov [rax + 4*8], rsp
+        mov [rax + 5*8], rbp
+        mov [rax + 6*8], rsi
+        mov [rax + 7*8], rdi
+        mov rax, [fxout_ptr]
+        fxsave64 [rax]
+        mov rsp, [saved_rsp]
+        pop r15
+        pop r14
+        pop r13
+        pop r12
+        pop rbp
+        pop rbx
+        ret
+
+        section .data
+far32:  dd 0
+        dw 0x23
+
         section .note.GNU-stack noalloc noexec nowrite progbits

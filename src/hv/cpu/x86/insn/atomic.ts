@@ -54,13 +54,15 @@ function cmpxchg(c: X86Cpu, i: Insn): void {
     if (i.mod === 3) c.setReg(i.rm, size, i.rex, s, c.hi);
     else c.wr(la, size, s, c.hi);
   } else {
-    // The destination is written back unchanged (a locked cycle always writes), and the
-    // accumulator receives it.
     // A memory destination is written back unchanged (a locked cycle always writes); a register
     // destination is left as it is, upper half included (checked against the host).
     if (i.mod !== 3) c.wr(la, size, d, dH);
     c.setReg(RAX, size, 1, d, dH);
   }
+}
+
+function setZF(c: X86Cpu, on: boolean): void {
+  setArithFlags(c.lf, (arithFlags(c.lf) & ~ZF) | (on ? ZF : 0));
 }
 
 /** 0F C7 /1: CMPXCHG8B m64, or CMPXCHG16B m128 with REX.W (16-byte alignment required). */
@@ -71,17 +73,16 @@ function cmpxchgWide(c: X86Cpu, i: Insn): void {
   const size = wide ? 16 : 8;
   const la = c.addrW(i, size);
   if (wide && la % 16 !== 0) c.gp(0);
-  const zf = (ok: boolean): void => { setArithFlags(c.lf, (arithFlags(c.lf) & ~ZF) | (ok ? ZF : 0)); };
   if (!wide) {
     const lo = c.rd32(la), hi = c.rd32(la + 4);
     c.probeWrite(la, 8);
     if (lo === c.reg32(RAX) && hi === c.reg32(RDX)) {
       c.wr32(la, c.reg32(RBX)); c.wr32(la + 4, c.reg32(RCX));
-      zf(true);
+      setZF(c, true);
     } else {
       c.wr32(la, lo); c.wr32(la + 4, hi);
       c.setReg32(RAX, lo); c.setReg32(RDX, hi);
-      zf(false);
+      setZF(c, false);
     }
     return;
   }
@@ -90,11 +91,11 @@ function cmpxchgWide(c: X86Cpu, i: Insn): void {
   c.probeWrite(la, 16);
   if (l0 === c.reg32(RAX) && h0 === c.regHi(RAX) && l1 === c.reg32(RDX) && h1 === c.regHi(RDX)) {
     c.wr64(la, c.reg32(RBX), c.regHi(RBX)); c.wr64(la + 8, c.reg32(RCX), c.regHi(RCX));
-    zf(true);
+    setZF(c, true);
   } else {
     c.wr64(la, l0, h0); c.wr64(la + 8, l1, h1);
     c.setReg64(RAX, l0, h0); c.setReg64(RDX, l1, h1);
-    zf(false);
+    setZF(c, false);
   }
 }
 

@@ -49,7 +49,8 @@ function aaaAas(c: X86Cpu, i: Insn): void {
   let ax = c.reg16(0);
   const adjust = (ax & 0xf) > 9 || getAF(c.lf);
   if (adjust) {
-    ax = sub ? ((ax - 6) & 0xff) | ((((ax >> 8) - 1) & 0xff) << 8) : (ax + 0x106) & 0xffff;
+    // AAS: AX -= 6 (a 16-bit subtraction that can borrow from AH), then AH -= 1. AAA: AX += 0x106.
+    ax = sub ? (ax - 6 - 0x100) & 0xffff : (ax + 0x106) & 0xffff;
   }
   ax = (ax & 0xff0f);
   c.setReg16(0, ax);

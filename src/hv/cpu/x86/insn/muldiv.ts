@@ -8,7 +8,7 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import { LF_CO } from '../flags.js';
 import { readRM, signExtend } from './operands.js';
-import { CF, OF, DE, RAX, RDX } from '../constants.js';
+import { CF, OF, DE, RAX, RDX, TWO32 } from '../constants.js';
 
 function setMulFlags(c: X86Cpu, size: number, overflow: boolean, lo: number, hi: number): void {
   const f = c.lf;
@@ -19,6 +19,47 @@ function setMulFlags(c: X86Cpu, size: number, overflow: boolean, lo: number, hi:
 function big(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) | BigInt(lo >>> 0); }
 function lo32(v: bigint): number { return Number(v & 0xffffffffn) | 0; }
 function hi32(v: bigint): number { return Number((v >> 32n) & 0xffffffffn) | 0; }
+
+/** High 32 bits of the unsigned 64-bit product of two 32-bit values, from 16-bit partial products. */
+function mulHighUnsigned(a: number, b: number): number {
+  const aL = a & 0xffff, aH = a >>> 16, bL = b & 0xffff, bH = b >>> 16;
+  const lh = aL * bH, hl = aH * bL;
+  const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
+  return (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
+}
+/** Signed high half: the unsigned one corrected by the operands' sign bits (mod 2^32). */
+function mulHighSigned(a: number, b: number): number {
+  return (mulHighUnsigned(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
+}
+
+/**
+ * 32-bit DIV/IDIV whose dividend fits in 53 bits, in doubles: the quotient estimate is corrected
+ * by its remainder so rounding of n / d cannot leave it off by one. Returns false when the
+ * dividend is too wide (BigInt path) — never for the common EDX = 0 / sign-extension case.
+ */
+function divide32Fast(c: X86Cpu, signed: boolean, src: number): boolean {
+  const lo = c.reg32(RAX), hi = c.reg32(RDX);
+  let n: number;
+  if (signed) {
+    if (hi < -0x100000 || hi >= 0x100000) return false;
+    n = hi * TWO32 + (lo >>> 0);
+  } else {
+    if ((hi >>> 0) >= 0x100000) return false;
+    n = (hi >>> 0) * TWO32 + (lo >>> 0);
+  }
+  const d = signed ? src | 0 : src >>> 0;
+  if (d === 0) c.fault(DE);
+  let q = Math.trunc(n / d);
+  let r = n - q * d;
+  // Truncating division: the remainder takes the dividend's sign and |r| < |d|.
+  const ad = Math.abs(d);
+  if (n >= 0) { if (r < 0) { q -= Math.sign(d); r += ad; } else if (r >= ad) { q += Math.sign(d); r -= ad; } }
+  else if (r > 0) { q += Math.sign(d); r -= ad; } else if (r <= -ad) { q -= Math.sign(d); r += ad; }
+  if (signed ? q < -0x80000000 || q > 0x7fffffff : q > 0xffffffff) c.fault(DE);
+  c.setReg32(RAX, q | 0);
+  c.setReg32(RDX, r | 0);
+  return true;
+}
 
 /** F6/F7 /4 MUL and /5 IMUL: the double-width product into AX, DX:AX, EDX:EAX or RDX:RAX. */
 function mulOne(c: X86Cpu, i: Insn): void {
@@ -40,13 +81,12 @@ function mulOne(c: X86Cpu, i: Insn): void {
     c.setReg16(RDX, (p >> 16) & 0xffff);
     setMulFlags(c, 2, signed ? p !== signExtend(p & 0xffff, 2) : (p >>> 16) !== 0, p & 0xffff, 0);
   } else if (size === 4) {
-    const a = signed ? BigInt(c.reg32(RAX)) : BigInt(c.reg32(RAX) >>> 0);
-    const b = signed ? BigInt(src | 0) : BigInt(src >>> 0);
-    const p = BigInt.asUintN(64, a * b);
-    c.setReg32(RAX, lo32(p));
-    c.setReg32(RDX, hi32(p));
-    const ovf = signed ? BigInt.asIntN(64, p) !== BigInt.asIntN(32, p) : (p >> 32n) !== 0n;
-    setMulFlags(c, 4, ovf, lo32(p), 0);
+    const a = c.reg32(RAX), b = src | 0;
+    const lo = Math.imul(a, b);
+    const hi = signed ? mulHighSigned(a, b) : mulHighUnsigned(a, b);
+    c.setReg32(RAX, lo);
+    c.setReg32(RDX, hi);
+    setMulFlags(c, 4, signed ? hi !== (lo >> 31) : hi !== 0, lo, 0);
   } else {
     const araw = big(c.reg32(RAX), c.regHi(RAX));
     const braw = big(src, srcH);
@@ -114,6 +154,7 @@ function divide(c: X86Cpu, i: Insn): void {
     else { c.setReg16(RAX, q & 0xffff); c.setReg16(RDX, r & 0xffff); }
     return;
   }
+  if (size === 4 && divide32Fast(c, signed, src)) return;
   const dividendU = size === 4 ? big(c.reg32(RAX), c.reg32(RDX)) : (big(c.reg32(RDX), c.regHi(RDX)) << 64n) | big(c.reg32(RAX), c.regHi(RAX));
   const bits = BigInt(size * 8);
   const n = signed ? BigInt.asIntN(Number(bits) * 2, dividendU) : dividendU;

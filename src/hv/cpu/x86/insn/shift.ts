@@ -50,6 +50,9 @@ function shiftCount(c: X86Cpu, i: Insn): number {
   return raw;
 }
 
+/** The operand's sign bit. */
+function topBit(x: number, bits: number): boolean { return ((x >>> (bits - 1)) & 1) !== 0; }
+
 function group2(c: X86Cpu, i: Insn): void {
   const size = (i.opcode & 1) === 0 ? 1 : i.osize;
   const bits = size * 8;
@@ -61,7 +64,6 @@ function group2(c: X86Cpu, i: Insn): void {
   if (size === 8) { shift64(c, i, op, count, v, vH); return; }
   const mask = bits === 32 ? 0xffffffff : (1 << bits) - 1;
   const u = (v & mask) >>> 0;
-  const msb = (x: number): boolean => ((x >>> (bits - 1)) & 1) !== 0;
   let r = 0;
   switch (op) {
     case 0: { // ROL
@@ -69,42 +71,42 @@ function group2(c: X86Cpu, i: Insn): void {
       r = n === 0 ? u : (((u << n) | (u >>> (bits - n))) & mask) >>> 0;
       writeDst(c, i, size, r, 0);
       const cf = (r & 1) !== 0;
-      setCfOf(c, cf, msb(r) !== cf);
+      setCfOf(c, cf, topBit(r, bits) !== cf);
       return;
     }
     case 1: { // ROR
       const n = count % bits;
       r = n === 0 ? u : (((u >>> n) | (u << (bits - n))) & mask) >>> 0;
       writeDst(c, i, size, r, 0);
-      setCfOf(c, msb(r), msb(r) !== (((r >>> (bits - 2)) & 1) !== 0));
+      setCfOf(c, topBit(r, bits), topBit(r, bits) !== (((r >>> (bits - 2)) & 1) !== 0));
       return;
     }
     case 2: case 3: { // RCL / RCR through CF, over bits+1 positions
       const n = bits === 32 ? count : count % (bits + 1);
       let cf = getCF(c.lf) ? 1 : 0;
       let x = u;
-      const ofBefore = msb(x) !== (cf === 1);
+      const ofBefore = topBit(x, bits) !== (cf === 1);
       for (let k = 0; k < n; k++) {
         if (op === 2) { const out = (x >>> (bits - 1)) & 1; x = (((x << 1) | cf) & mask) >>> 0; cf = out; }
         else { const out = x & 1; x = ((x >>> 1) | (cf << (bits - 1))) >>> 0; cf = out; }
       }
       writeDst(c, i, size, x, 0);
       if (n === 0) return;
-      setCfOf(c, cf === 1, op === 2 ? msb(x) !== (cf === 1) : ofBefore);
+      setCfOf(c, cf === 1, op === 2 ? topBit(x, bits) !== (cf === 1) : ofBefore);
       return;
     }
     case 4: case 6: { // SHL / SAL
       r = count >= 32 ? 0 : ((u << count) & mask) >>> 0;
       const cf = count <= bits ? ((u >>> (bits - count)) & 1) !== 0 : false;
       writeDst(c, i, size, r, 0);
-      setShiftFlags(c, size, r, 0, cf, msb(r) !== cf);
+      setShiftFlags(c, size, r, 0, cf, topBit(r, bits) !== cf);
       return;
     }
     case 5: { // SHR
       r = count >= 32 ? 0 : u >>> count;
       const cf = count <= bits ? ((u >>> (count - 1)) & 1) !== 0 : false;
       writeDst(c, i, size, r, 0);
-      setShiftFlags(c, size, r, 0, cf, msb(u));
+      setShiftFlags(c, size, r, 0, cf, topBit(u, bits));
       return;
     }
     default: { // SAR
@@ -140,7 +142,6 @@ function bit64(lo: number, hi: number, k: number): boolean {
 }
 
 function shift64(c: X86Cpu, i: Insn, op: number, count: number, lo: number, hi: number): void {
-  const msb = (h: number): boolean => h < 0;
   switch (op) {
     case 0: case 1: { // ROL / ROR
       const n = op === 0 ? count : (64 - count) % 64;
@@ -148,34 +149,34 @@ function shift64(c: X86Cpu, i: Insn, op: number, count: number, lo: number, hi: 
       const bL = shr64(lo, hi, (64 - n) % 64), bH = rh;
       const rL = n === 0 ? lo : aL | bL, rH = n === 0 ? hi : aH | bH;
       writeDst(c, i, 8, rL, rH);
-      if (op === 0) { const cf = (rL & 1) !== 0; setCfOf(c, cf, msb(rH) !== cf); }
-      else setCfOf(c, msb(rH), msb(rH) !== (((rH >>> 30) & 1) !== 0));
+      if (op === 0) { const cf = (rL & 1) !== 0; setCfOf(c, cf, rH < 0 !== cf); }
+      else setCfOf(c, rH < 0, rH < 0 !== (((rH >>> 30) & 1) !== 0));
       return;
     }
     case 2: case 3: { // RCL / RCR: through CF, one position at a time (rare)
       let cf = getCF(c.lf);
-      const ofBefore = msb(hi) !== cf;
+      const ofBefore = hi < 0 !== cf;
       let l = lo, h = hi;
       for (let k = 0; k < count; k++) {
         if (op === 2) { const out = h < 0; h = (h << 1) | (l >>> 31); l = (l << 1) | (cf ? 1 : 0); cf = out; }
         else { const out = (l & 1) !== 0; l = (l >>> 1) | (h << 31); h = (h >>> 1) | (cf ? 0x80000000 : 0); cf = out; }
       }
       writeDst(c, i, 8, l | 0, h | 0);
-      setCfOf(c, cf, op === 2 ? msb(h | 0) !== cf : ofBefore);
+      setCfOf(c, cf, op === 2 ? (h | 0) < 0 !== cf : ofBefore);
       return;
     }
     case 4: case 6: {
       const rL = shl64(lo, hi, count), rH = rh;
       const cf = bit64(lo, hi, 64 - count);
       writeDst(c, i, 8, rL, rH);
-      setShiftFlags(c, 8, rL, rH, cf, msb(rH) !== cf);
+      setShiftFlags(c, 8, rL, rH, cf, rH < 0 !== cf);
       return;
     }
     case 5: {
       const rL = shr64(lo, hi, count), rH = rh;
       const cf = bit64(lo, hi, count - 1);
       writeDst(c, i, 8, rL, rH);
-      setShiftFlags(c, 8, rL, rH, cf, msb(hi));
+      setShiftFlags(c, 8, rL, rH, cf, hi < 0);
       return;
     }
     default: {
@@ -187,6 +188,31 @@ function shift64(c: X86Cpu, i: Insn, op: number, count: number, lo: number, hi: 
   }
 }
 
+
+/** 32-bit SHLD/SHRD, count 1..31: int32 arithmetic only (common in 32-bit code's 64-bit math). */
+function shiftDouble32(c: X86Cpu, i: Insn, left: boolean, n: number, d: number, s: number): void {
+  const r = left ? (d << n) | (s >>> (32 - n)) : (d >>> n) | (s << (32 - n));
+  const cf = left ? ((d >>> (32 - n)) & 1) !== 0 : ((d >>> (n - 1)) & 1) !== 0;
+  writeDst(c, i, 4, r | 0, 0);
+  setShiftFlags(c, 4, r | 0, 0, cf, (r < 0) !== (d < 0));
+}
+
+/** 64-bit SHLD/SHRD, count 1..63, on int32 halves. */
+function shiftDouble64(c: X86Cpu, i: Insn, left: boolean, n: number, dL: number, dH: number, sL: number, sH: number): void {
+  let rL: number, rH: number;
+  if (left) {
+    const aL = shl64(dL, dH, n), aH = rh;
+    const bL = shr64(sL, sH, 64 - n), bH = rh;
+    rL = aL | bL; rH = aH | bH;
+  } else {
+    const aL = shr64(dL, dH, n), aH = rh;
+    const bL = shl64(sL, sH, 64 - n), bH = rh;
+    rL = aL | bL; rH = aH | bH;
+  }
+  const cf = left ? bit64(dL, dH, 64 - n) : bit64(dL, dH, n - 1);
+  writeDst(c, i, 8, rL, rH);
+  setShiftFlags(c, 8, rL, rH, cf, (rH < 0) !== (dH < 0));
+}
 
 /** SHLD/SHRD Ev, Gv, imm8/CL. */
 function shiftDouble(c: X86Cpu, i: Insn): void {
@@ -200,6 +226,9 @@ function shiftDouble(c: X86Cpu, i: Insn): void {
   const dhi = c.hi;
   const slo = c.getReg(i.reg, size, i.rex);
   const shi = c.hi;
+  if (size === 4) { shiftDouble32(c, i, left, count, dlo, slo); return; }
+  if (size === 8) { shiftDouble64(c, i, left, count, dlo, dhi, slo, shi); return; }
+  // 16-bit operands: counts above 16 are architecturally undefined; follow the (src:dst) pattern.
   const B = BigInt(bits);
   const m = (1n << B) - 1n;
   const d = size === 8 ? big(dlo, dhi) : BigInt(dlo >>> 0) & m;

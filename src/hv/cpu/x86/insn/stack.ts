@@ -85,42 +85,49 @@ function pusha(c: X86Cpu, i: Insn): void {
 function popa(c: X86Cpu, i: Insn): void {
   if (c.mode64) c.ud();
   const size = i.osize;
-  const vals: number[] = [];
-  for (let k = 0; k < 8; k++) vals.push(peek(c, k * size, size));
-  for (let r = 7; r >= 0; r--) if (r !== RSP) c.setReg(r, size, 1, vals[7 - r]!, 0);
+  // Read the highest slot first: if any of the eight reads faults, nothing has been written yet.
+  peek(c, 7 * size, size);
+  for (let r = 7; r >= 0; r--) if (r !== RSP) c.setReg(r, size, 1, peek(c, (7 - r) * size, size), 0);
   const sp = c.spValue() + 8 * size;
   c.setSp(c.stackSize === 4 ? sp >>> 0 : sp & 0xffff);
 }
 
+/** A stack offset wrapped to the current stack size. */
+function stackOff(c: X86Cpu, v: number): number {
+  return c.stackSize === 8 ? v : c.stackSize === 4 ? v >>> 0 : v & 0xffff;
+}
+
+/**
+ * ENTER works on a local stack pointer and commits RSP/RBP only at the end, so a fault while
+ * copying the display leaves both registers as they were (the instruction restarts cleanly).
+ */
 function enter(c: X86Cpu, i: Insn): void {
   const size = i.osize;
   const alloc = i.imm & 0xffff;
   const level = i.imm2 & 31;
   const bpSize = c.stackSize;
   const oldBp = c.getReg(RBP, size, 1);
-  const oldBpHi = c.hi;
-  push(c, size, oldBp, oldBpHi);
-  const frame = c.spValue();
+  let sp = stackOff(c, c.spValue() - size);
+  c.wr(c.linear(SS, sp, size, true), size, oldBp, c.hi);
+  const frame = sp;
   if (level > 0) {
     let bp = bpSize === 8 ? c.regValue(RBP) : bpSize === 4 ? c.reg32(RBP) >>> 0 : c.reg16(RBP);
     for (let k = 1; k < level; k++) {
       bp -= size;
-      const off = bpSize === 8 ? bp : bpSize === 4 ? bp >>> 0 : bp & 0xffff;
-      const v = c.rd(c.linear(SS, off, size), size);
-      push(c, size, v, c.hi);
+      const v = c.rd(c.linear(SS, stackOff(c, bp), size), size);
+      const vH = c.hi;
+      sp = stackOff(c, sp - size);
+      c.wr(c.linear(SS, sp, size, true), size, v, vH);
     }
-    pushFrame(c, size, frame);
+    sp = stackOff(c, sp - size);
+    const la = c.linear(SS, sp, size, true);
+    if (size === 8) { const hi = Math.floor(frame / TWO32); c.wr(la, 8, (frame - hi * TWO32) | 0, hi | 0); }
+    else c.wr(la, size, frame, 0);
   }
   if (size === 8) c.setAddr64(RBP, frame);
   else if (size === 4) c.setReg32(RBP, frame | 0);
   else c.setReg16(RBP, frame);
-  const sp = c.spValue() - alloc;
-  c.setSp(c.stackSize === 8 ? sp : c.stackSize === 4 ? sp >>> 0 : sp & 0xffff);
-}
-
-function pushFrame(c: X86Cpu, size: number, v: number): void {
-  if (size === 8) { const hi = Math.floor(v / TWO32); push(c, 8, (v - hi * TWO32) | 0, hi | 0); }
-  else push(c, size, v, 0);
+  c.setSp(stackOff(c, sp - alloc));
 }
 
 function leave(c: X86Cpu, i: Insn): void {

@@ -62,12 +62,13 @@ function buildPageTables(ram: Uint8Array): void {
   for (let p = 0; p < CODE_PAGES; p++) writeEntry(ram, PT_CODE + p * 8, (CODE_PA + p * 4096) | 5, false);
 }
 
-function userSegments(cpu: X86Cpu): void {
+function userSegments(cpu: X86Cpu, bits: 32 | 64): void {
   const data = 0x3 | ATTR_S | (3 << 5) | ATTR_P | ATTR_DB | ATTR_G;
   for (const s of [DS, ES, FS, GS]) { cpu.segSel[s] = 0x2b; cpu.segBase[s] = 0; cpu.segLimit[s] = 0xffffffff; cpu.segAttr[s] = data; }
   cpu.segSel[SS] = 0x2b; cpu.segBase[SS] = 0; cpu.segLimit[SS] = 0xffffffff; cpu.segAttr[SS] = data;
   cpu.segSel[CS] = 0x33; cpu.segBase[CS] = 0; cpu.segLimit[CS] = 0xffffffff;
-  cpu.segAttr[CS] = 0xb | ATTR_S | (3 << 5) | ATTR_P | ATTR_L | ATTR_G;
+  cpu.segAttr[CS] = 0xb | ATTR_S | (3 << 5) | ATTR_P | ATTR_G | (bits === 64 ? ATTR_L : ATTR_DB);
+  if (bits === 32) cpu.segSel[CS] = 0x23;
 }
 
 function fxOut(cpu: X86Cpu): Uint8Array {
@@ -76,7 +77,11 @@ function fxOut(cpu: X86Cpu): Uint8Array {
   return out;
 }
 
-export function runSnippet(code: Uint8Array, input: SnippetState): SnippetResult {
+/**
+ * Runs `code` in 64-bit user mode, or with `bits` = 32 as 32-bit code in compatibility mode (the
+ * layout Linux gives a 64-bit process that jumps to its 0x23 code selector).
+ */
+export function runSnippet(code: Uint8Array, input: SnippetState, bits: 32 | 64 = 64): SnippetResult {
   if (code.length > CODE_PAGES * 4096 - 16) throw new Error('snippet too long');
   const { cpu, ram } = setup();
   buildPageTables(ram);
@@ -91,8 +96,9 @@ export function runSnippet(code: Uint8Array, input: SnippetState): SnippetResult
   cpu.cr3 = PML4;
   cpu.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
   cpu.paging = true;
-  userSegments(cpu);
-  cpu.setFlags((input.rflags & ~0x300) | 2);
+  userSegments(cpu, bits);
+  // User code always runs with IF set (as the host process does); TF is not taken from the input.
+  cpu.setFlags((input.rflags & ~0x100) | 0x202);
   cpu.updateMode();
   flushTlb(cpu, false);
   new Uint8Array(cpu.regBuf).set(new Uint8Array(input.gpr.buffer, input.gpr.byteOffset, 128));
