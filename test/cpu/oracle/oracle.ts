@@ -44,7 +44,9 @@ export function runNative(code: Uint8Array, cases: Case[], bits: 32 | 64 = 64): 
     Buffer.from(c.data).copy(input, off + 136 + 512);
     off += recSize;
   }
-  const r = spawnSync(nativeRunner(), [], { input, maxBuffer: 1 << 30 });
+  // A watchdog: a case that never returns natively must fail the test, not stall the run.
+  const r = spawnSync(nativeRunner(), [], { input, maxBuffer: 1 << 30, timeout: 120_000 });
+  if (r.error !== undefined) throw new Error(`native runner did not finish: ${r.error.message}`);
   if (r.status !== 0) throw new Error(`native runner failed (status ${r.status}, signal ${r.signal}): ${r.stderr.toString()}`);
   const out = r.stdout;
   const outSize = 8 + 17 * 8 + 512 + WINDOW;
