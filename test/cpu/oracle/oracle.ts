@@ -21,8 +21,7 @@ export function nativeRunner(): string {
   const dir = mkdtempSync(join(tmpdir(), 'viridian-oracle-'));
   const src = join(process.cwd(), 'test', 'cpu', 'oracle', 'native');
   execFileSync('nasm', ['-f', 'elf64', '-o', join(dir, 'runner.o'), join(src, 'runner.asm')]);
-  // -no-pie keeps the runner below 4 GiB, where 32-bit code can far-jump back into it.
-  execFileSync('gcc', ['-O1', '-no-pie', '-o', join(dir, 'runner'), join(src, 'runner.c'), join(dir, 'runner.o')]);
+  execFileSync('gcc', ['-O1', '-o', join(dir, 'runner'), join(src, 'runner.c'), join(dir, 'runner.o')]);
   runnerPath = join(dir, 'runner');
   return runnerPath;
 }
@@ -30,13 +29,12 @@ export function nativeRunner(): string {
 export interface Case { regs: BigUint64Array; flags: number; data: Uint8Array; fx: Uint8Array }
 export interface Outcome { vector: number; error: number; regs: BigUint64Array; flags: number; data: Uint8Array; fx: Uint8Array }
 
-export function runNative(code: Uint8Array, cases: Case[], bits: 32 | 64 = 64): Outcome[] {
+export function runNative(code: Uint8Array, cases: Case[]): Outcome[] {
   const recSize = 17 * 8 + 512 + WINDOW;
-  const input = Buffer.alloc(8 + code.length + cases.length * recSize);
-  input.writeUInt32LE(bits, 0);
-  input.writeUInt32LE(code.length, 4);
-  Buffer.from(code).copy(input, 8);
-  let off = 8 + code.length;
+  const input = Buffer.alloc(4 + code.length + cases.length * recSize);
+  input.writeUInt32LE(code.length, 0);
+  Buffer.from(code).copy(input, 4);
+  let off = 4 + code.length;
   for (const c of cases) {
     for (let r = 0; r < 16; r++) input.writeBigUInt64LE(c.regs[r]!, off + r * 8);
     input.writeBigUInt64LE(BigInt(c.flags), off + 128);
@@ -60,12 +58,12 @@ export function runNative(code: Uint8Array, cases: Case[], bits: 32 | 64 = 64): 
   });
 }
 
-export function runEngine(code: Uint8Array, c: Case, bits: 32 | 64 = 64): Outcome {
+export function runEngine(code: Uint8Array, c: Case): Outcome {
   const regs = c.regs.slice();
-  regs[4] = BigInt(SNIPPET_DATA_BASE + (bits === 32 ? 0xf000 : 0x8000));
+  regs[4] = BigInt(SNIPPET_DATA_BASE + 0x8000);
   const data = new Uint8Array(SNIPPET_DATA_SIZE);
   data.set(c.data);
-  const r = runSnippet(code, { gpr: regs, rflags: c.flags, fxsave: c.fx, data }, bits);
+  const r = runSnippet(code, { gpr: regs, rflags: c.flags, fxsave: c.fx, data });
   return { vector: r.exception ?? -1, error: r.errorCode ?? 0, regs: r.state.gpr, flags: r.state.rflags, fx: r.state.fxsave, data: r.state.data.subarray(0, WINDOW) };
 }
 
@@ -103,8 +101,6 @@ export interface Template {
   needs?: string;
   /** Compare the x87/MMX registers and control/status words too. */
   compareX87?: boolean;
-  /** 32: the snippet is 32-bit code run in compatibility mode (only EAX..EDI and ESP compared). */
-  bits?: 32 | 64;
   /** Data-window byte ranges [offset, length] whose contents are model-specific (not compared). */
   ignoreMemory?: [number, number][];
 }
@@ -131,8 +127,7 @@ export function describeCase(c: Case): string {
 
 /** Runs `count` cases of a template; returns an error description for the first mismatch, or ''. */
 export function checkTemplate(t: Template, count: number, seed: number): string {
-  const bits = t.bits ?? 64;
-  const [code] = assembleLines(bits, [t.asm]);
+  const [code] = assembleLines(64, [t.asm]);
   const rng = new Rng(seed);
   const cases: Case[] = [];
   for (let k = 0; k < count; k++) {
@@ -147,11 +142,11 @@ export function checkTemplate(t: Template, count: number, seed: number): string 
     t.setup?.(c, rng);
     cases.push(c);
   }
-  const native = runNative(code!, cases, bits);
+  const native = runNative(code!, cases);
   const fmask = FLAGS.ALL & ~(t.undefinedFlags ?? 0);
   for (let k = 0; k < count; k++) {
     const n = native[k]!;
-    const e = runEngine(code!, cases[k]!, bits);
+    const e = runEngine(code!, cases[k]!);
     const where = `${t.asm} [${Buffer.from(code!).toString('hex')}] case ${k} seed ${seed}\n  input: ${describeCase(cases[k]!)}`;
     if (n.vector !== e.vector) return `${where}\n  exception: host ${n.vector} engine ${e.vector}`;
     if (n.vector >= 0) {
@@ -159,12 +154,9 @@ export function checkTemplate(t: Template, count: number, seed: number): string 
       continue;
     }
     const diffs: string[] = [];
-    for (let r = 0; r < (bits === 32 ? 8 : 16); r++) {
-      if ((r === 4 && bits === 64) || t.undefinedRegs?.includes(r)) continue;
-      // 32-bit code: compare the architectural 32-bit registers (upper halves are undefined).
-      const hv = bits === 32 ? n.regs[r]! & 0xffffffffn : n.regs[r]!;
-      const ev = bits === 32 ? e.regs[r]! & 0xffffffffn : e.regs[r]!;
-      if (hv !== ev) diffs.push(`${REG_NAMES[r]}: host ${hex(hv)} engine ${hex(ev)}`);
+    for (let r = 0; r < 16; r++) {
+      if (r === 4 || t.undefinedRegs?.includes(r)) continue;
+      if (n.regs[r] !== e.regs[r]) diffs.push(`${REG_NAMES[r]}: host ${hex(n.regs[r]!)} engine ${hex(e.regs[r]!)}`);
     }
     if ((n.flags & fmask) !== (e.flags & fmask)) diffs.push(`flags: host 0x${(n.flags & fmask).toString(16)} engine 0x${(e.flags & fmask).toString(16)} (mask 0x${fmask.toString(16)})`);
     if ((n.flags & DF) !== (e.flags & DF)) diffs.push('DF differs');

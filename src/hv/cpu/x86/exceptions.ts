@@ -6,10 +6,9 @@
 import type { X86Cpu } from './cpu.js';
 import {
   CS, SS, DS, ES, FS, GS, TR, IF, TF, NT, RF, VM, AC, DF_VEC, PF_VEC, DE, TS, NP, SS_VEC, GP,
-  ATTR_P, ATTR_S, ATTR_L, ATTR_DB, TWO32, hasErrorCode,
+  ATTR_P, ATTR_L, ATTR_DB, TWO32, hasErrorCode,
 } from './constants.js';
 import { desc, descAttr, readDescriptor, setSegFromDesc, loadNull, loadSegReal } from './segments.js';
-import { flushTlb } from './mmu.js';
 
 export const KIND_EXCEPTION = 0, KIND_SOFTWARE = 1, KIND_EXTERNAL = 2, KIND_NMI = 3;
 
@@ -187,4 +186,3 @@ function readTss64(c: X86Cpu, off: number): number {
   return v;
 }
 
-export { flushTlb, ATTR_S };

@@ -10,7 +10,7 @@ import { F_END, type Insn } from './insn.js';
 import { translateFetch, flushWrites } from './mmu.js';
 import { raise, KIND_EXCEPTION, KIND_EXTERNAL, KIND_NMI } from './exceptions.js';
 import { PAGE_SIZE } from '../../memory/guest-memory.js';
-import { CS, IF, TF, RF, DB, NMI_VEC, UD, GP, TWO32 } from './constants.js';
+import { CS, IF, TF, RF, DB, NMI_VEC, UD } from './constants.js';
 import { EXIT_BUDGET, EXIT_HALT, EXIT_SHUTDOWN, EXIT_STOPPED, EXIT_WAIT_SIPI } from '../../processor.js';
 
 const MAX_BLOCK = 64;
@@ -241,4 +241,3 @@ function onFault(c: X86Cpu, e: unknown): number {
   return -1;
 }
 
-export { KIND_EXTERNAL, GP, TWO32 };

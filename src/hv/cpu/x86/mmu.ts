@@ -135,7 +135,6 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       level--;
     }
   }
-  errBase = 0;
   fill(c, kind, vpn, pagePa, global, large);
   return pagePa + off;
 }
@@ -208,10 +207,6 @@ export function flushWrites(c: X86Cpu, region: number, pageOff: number): void {
 
 // ---- slow paths of memory access ----
 
-function accessOne(c: X86Cpu, la: number, size: number, kind: number): number {
-  return translate(c, la, kind);
-}
-
 /** For the never-filled checked kinds: alignment check, data breakpoints; returns the real kind. */
 function checkedKind(c: X86Cpu, la: number, size: number, kind: number): number {
   if (kind < K_CHECKED_R) return kind;
@@ -238,7 +233,7 @@ export function readSlow(c: X86Cpu, la: number, size: number, kind: number): num
   const vpn = Math.floor(la / PAGE_SIZE);
   const off = la - vpn * PAGE_SIZE;
   if (off + size <= PAGE_SIZE) {
-    const pa = accessOne(c, la, size, kind);
+    const pa = translate(c, la, kind);
     // A device access may raise an interrupt: have the run loop look at events after this block.
     if (c.mem.regionIndex(pa) < 0) c.stopBlock = true;
     return readPhys(c, pa, size);
@@ -313,4 +308,3 @@ export function translateFetch(c: X86Cpu, la: number): number {
   return translate(c, la, c.kX / TLB_SIZE);
 }
 
-export { K_X };

@@ -3,7 +3,7 @@
  * guest probing for features sees them absent rather than silently zero.
  */
 import type { X86Cpu } from './cpu.js';
-import { EFER_SCE, EFER_LME, EFER_LMA, EFER_NXE, CR0_PG, FS, GS, TWO32 } from './constants.js';
+import { EFER_SCE, EFER_LME, EFER_LMA, EFER_NXE, CR0_PG, FS, GS } from './constants.js';
 import { readTsc } from './insn/system-misc.js';
 
 export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a, MSR_BIOS_SIGN = 0x8b,
@@ -102,4 +102,3 @@ export function writeMsr(c: X86Cpu, index: number, v: bigint): void {
   }
 }
 
-export { TWO32 };

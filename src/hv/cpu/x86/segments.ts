@@ -5,7 +5,7 @@
  */
 import type { X86Cpu } from './cpu.js';
 import {
-  CS, SS, DS, ES, FS, GS, LDTR, TR, GP, NP, SS_VEC, TS, ATTR_P, ATTR_S, ATTR_DB, ATTR_G, ATTR_L, TWO32,
+  CS, SS, DS, ES, FS, GS, LDTR, TR, NP, SS_VEC, ATTR_P, ATTR_S, ATTR_DB, ATTR_L, TWO32,
 } from './constants.js';
 
 /** Scratch results of readDescriptor (low and high dwords, and the upper 8 bytes for 16-byte forms). */
@@ -171,4 +171,3 @@ export function loadSystemSeg(c: X86Cpu, seg: number, sel: number): void {
   setSegFromDesc(c, seg, sel);
 }
 
-export { GP, TS, ATTR_G, DS };

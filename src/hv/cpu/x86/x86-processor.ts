@@ -10,8 +10,8 @@ import {
 } from '../../../common/saved-state.js';
 import { X86Cpu, runCpu, flushBlocks } from './engine.js';
 import { flushTlb } from './mmu.js';
-import { setArithFlags, arithFlags } from './flags.js';
-import { CS, SS, DS, ES, FS, GS, LDTR, TR, ATTR_P, ATTR_S } from './constants.js';
+import { setArithFlags } from './flags.js';
+import { CS, LDTR, TR } from './constants.js';
 
 const STATE_ID = 'x86.cpu';
 const STATE_VERSION = 1;
@@ -157,4 +157,3 @@ export class X86Processor implements VirtualProcessor {
   }
 }
 
-export { SS, DS, ES, FS, GS, ATTR_P, ATTR_S, arithFlags };

@@ -21,12 +21,10 @@
 #define CODE_BASE ((void *)0x20000000)
 #define DATA_BASE ((void *)0x10000000)
 #define DATA_SIZE 4096
-#define DATA_MAP 65536
 
 extern void run_case(const uint64_t *in, uint64_t *out, void *code, const void *fxin, void *fxout);
 extern void snippet_return(void);
-extern void run_case32(const uint64_t *in, uint64_t *out, void *code, const void *fxin, void *fxout);
-extern void back32(void);
+
 
 static sigjmp_buf env;
 static volatile int32_t vec, err;
@@ -61,25 +59,15 @@ int main(void) {
   for (unsigned k = 0; k < sizeof sigs / sizeof sigs[0]; k++) sigaction(sigs[k], &sa, NULL);
 
   uint8_t *code = mmap(CODE_BASE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
-  uint8_t *data = mmap(DATA_BASE, DATA_MAP, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+  uint8_t *data = mmap(DATA_BASE, DATA_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
   if (code != CODE_BASE || data != DATA_BASE) { fprintf(stderr, "runner: cannot map the fixed pages\n"); return 2; }
-  uint32_t len, bits;
-  if (!read_full(&bits, 4) || (bits != 32 && bits != 64)) return 2;
+  uint32_t len;
   if (!read_full(&len, 4) || len > 4000) return 2;
   if (!read_full(code, len)) return 2;
-  if (bits == 64) {
-    /* jmp [rip+0]; dq snippet_return */
-    code[len] = 0xff; code[len + 1] = 0x25; memset(code + len + 2, 0, 4);
-    uint64_t back = (uint64_t)(uintptr_t)snippet_return;
-    memcpy(code + len + 6, &back, 8);
-  } else {
-    /* 32-bit code: jmp far 0x33:back32 (the runner is linked below 4 GiB) */
-    uint64_t back = (uint64_t)(uintptr_t)back32;
-    if (back >> 32) { fprintf(stderr, "runner: back32 above 4 GiB (link with -no-pie)\n"); return 2; }
-    uint32_t b32 = (uint32_t)back;
-    uint16_t sel = 0x33;
-    code[len] = 0xea; memcpy(code + len + 1, &b32, 4); memcpy(code + len + 5, &sel, 2);
-  }
+  /* jmp [rip+0]; dq snippet_return */
+  code[len] = 0xff; code[len + 1] = 0x25; memset(code + len + 2, 0, 4);
+  uint64_t back = (uint64_t)(uintptr_t)snippet_return;
+  memcpy(code + len + 6, &back, 8);
   mprotect(code, 4096, PROT_READ | PROT_EXEC);
 
   uint64_t in[17], out[17];
@@ -91,10 +79,7 @@ int main(void) {
     memset(out, 0, sizeof out);
     memset(fxout, 0, sizeof fxout);
     vec = -1; err = 0;
-    if (sigsetjmp(env, 1) == 0) {
-      if (bits == 64) run_case(in, out, code, fxin, fxout);
-      else run_case32(in, out, code, fxin, fxout);
-    }
+    if (sigsetjmp(env, 1) == 0) run_case(in, out, code, fxin, fxout);
     fwrite((const void *)&vec, 4, 1, stdout);
     fwrite((const void *)&err, 4, 1, stdout);
     fwrite(out, sizeof out, 1, stdout);

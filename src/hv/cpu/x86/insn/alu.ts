@@ -11,11 +11,6 @@ import { LF_INC, LF_DEC, getCF } from '../flags.js';
 
 const ALU_NAMES = ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp'];
 
-/** LOCK is only valid with a memory destination of a lockable instruction. */
-export function checkLock(c: X86Cpu, i: Insn): void {
-  if (i.lock && (i.mod === 3 || (i.flags & F_LOCKABLE) === 0)) c.ud();
-}
-
 /** dst(r/m) op= src for any size; `sL`/`sH` is the source value. */
 function aluToRM(c: X86Cpu, i: Insn, op: number, size: number, sL: number, sH: number): void {
   if (i.mod === 3) {
@@ -37,7 +32,6 @@ function aluToRM(c: X86Cpu, i: Insn, op: number, size: number, sL: number, sH: n
 
 /** 00-3B: op Eb,Gb / Ev,Gv / Gb,Eb / Gv,Ev. */
 function aluModrm(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const op = (i.opcode >> 3) & 7;
   const size = sizeOf(i);
   if ((i.opcode & 2) === 0) {
@@ -68,7 +62,6 @@ function aluAccImm(c: X86Cpu, i: Insn): void {
 
 /** 80/81/83 group 1: op Eb,Ib / Ev,Iz / Ev,Ib(sign-extended). */
 function group1(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const size = i.opcode === 0x80 || i.opcode === 0x82 ? 1 : i.osize;
   aluToRM(c, i, i.reg & 7, size, i.imm & mask(size), i.imm >> 31);
 }
@@ -111,7 +104,6 @@ function incDec(c: X86Cpu, i: Insn, size: number, dec: boolean, rmForm: boolean)
 }
 
 function notNeg(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const size = sizeOf(i);
   const neg = (i.reg & 7) === 3;
   let la = 0;
@@ -159,9 +151,8 @@ def(0, 0xf7, { name: 'neg Ev', reg: 3, flags: F_LOCKABLE }, notNeg);
 // 40-4F are REX prefixes in 64-bit mode; the decoder never produces these opcodes there.
 defRange(0, 0x40, 8, { name: 'inc r' }, (c, i) => incDec(c, i, i.osize, false, false));
 defRange(0, 0x48, 8, { name: 'dec r' }, (c, i) => incDec(c, i, i.osize, true, false));
-def(0, 0xfe, { name: 'inc Eb', reg: 0, flags: F_LOCKABLE }, (c, i) => { checkLock(c, i); incDec(c, i, 1, false, true); });
-def(0, 0xfe, { name: 'dec Eb', reg: 1, flags: F_LOCKABLE }, (c, i) => { checkLock(c, i); incDec(c, i, 1, true, true); });
-def(0, 0xff, { name: 'inc Ev', reg: 0, flags: F_LOCKABLE }, (c, i) => { checkLock(c, i); incDec(c, i, i.osize, false, true); });
-def(0, 0xff, { name: 'dec Ev', reg: 1, flags: F_LOCKABLE }, (c, i) => { checkLock(c, i); incDec(c, i, i.osize, true, true); });
+def(0, 0xfe, { name: 'inc Eb', reg: 0, flags: F_LOCKABLE }, (c, i) => { incDec(c, i, 1, false, true); });
+def(0, 0xfe, { name: 'dec Eb', reg: 1, flags: F_LOCKABLE }, (c, i) => { incDec(c, i, 1, true, true); });
+def(0, 0xff, { name: 'inc Ev', reg: 0, flags: F_LOCKABLE }, (c, i) => { incDec(c, i, i.osize, false, true); });
+def(0, 0xff, { name: 'dec Ev', reg: 1, flags: F_LOCKABLE }, (c, i) => { incDec(c, i, i.osize, true, true); });
 
-export { OP_SUB };

@@ -8,13 +8,11 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import { F_LOCKABLE } from '../insn.js';
 import { aluAny, OP_ADD, OP_CMP } from './alu-core.js';
-import { checkLock } from './alu.js';
 import { sizeOf } from './operands.js';
 import { arithFlags, setArithFlags } from '../flags.js';
 import { ZF, RAX, RCX, RDX, RBX } from '../constants.js';
 
 function xadd(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const size = sizeOf(i);
   const s = c.getReg(i.reg, size, i.rex);
   const sH = c.hi;
@@ -37,7 +35,6 @@ function xadd(c: X86Cpu, i: Insn): void {
 }
 
 function cmpxchg(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const size = sizeOf(i);
   const a = c.getReg(RAX, size, 1);
   const aH = c.hi;
@@ -68,7 +65,6 @@ function setZF(c: X86Cpu, on: boolean): void {
 /** 0F C7 /1: CMPXCHG8B m64, or CMPXCHG16B m128 with REX.W (16-byte alignment required). */
 function cmpxchgWide(c: X86Cpu, i: Insn): void {
   if (i.mod === 3) c.ud();
-  checkLock(c, i);
   const wide = i.osize === 8;
   const size = wide ? 16 : 8;
   const la = c.addrW(i, size);

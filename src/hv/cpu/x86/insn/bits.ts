@@ -7,7 +7,6 @@ import type { Insn } from '../insn.js';
 import { def, defRange } from '../opcode-table.js';
 import { F_LOCKABLE } from '../insn.js';
 import { LF_CO, arithFlags, setArithFlags } from '../flags.js';
-import { checkLock } from './alu.js';
 import { readRM } from './operands.js';
 import { CF, ZF, TWO32 } from '../constants.js';
 
@@ -58,13 +57,11 @@ function bitOp(c: X86Cpu, i: Insn, op: number, offsetLo: number, offsetHi: numbe
 }
 
 function btReg(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   const op = i.opcode === 0xa3 ? 0 : i.opcode === 0xab ? 1 : i.opcode === 0xb3 ? 2 : 3;
   const lo = c.getReg(i.reg, i.osize, i.rex);
   bitOp(c, i, op, lo, c.hi, true);
 }
 function btImm(c: X86Cpu, i: Insn): void {
-  checkLock(c, i);
   bitOp(c, i, (i.reg & 7) - 4, i.imm & 0xff, 0, false);
 }
 

@@ -9,7 +9,7 @@ import { F_END } from '../insn.js';
 import { testCondition } from '../flags.js';
 import { readRM, pushAddr, pop, pairValue } from './operands.js';
 import { wrap64 } from '../cpu.js';
-import { TWO32, RCX } from '../constants.js';
+import { RCX } from '../constants.js';
 
 /** Sets RIP to a near target, truncated to the operand size (16/32) as the SDM says. */
 export function jumpTo(c: X86Cpu, target: number, osize: number): void {
@@ -105,4 +105,3 @@ def(0, 0xe3, { name: 'jcxz/jecxz/jrcxz', flags: F_END }, jcxz);
 defRange(1, 0x90, 16, { name: 'setcc' }, setcc);
 defRange(1, 0x40, 16, { name: 'cmovcc' }, cmovcc);
 
-export { TWO32 };

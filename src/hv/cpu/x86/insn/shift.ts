@@ -6,7 +6,6 @@
 import type { X86Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
-import { F_LOCKABLE } from '../insn.js';
 import { LF_CO, arithFlags, setArithFlags, getCF } from '../flags.js';
 import { CF, OF } from '../constants.js';
 
@@ -263,4 +262,3 @@ def(1, 0xa5, { name: 'shld Ev,Gv,CL' }, shiftDouble);
 def(1, 0xac, { name: 'shrd Ev,Gv,Ib' }, shiftDouble);
 def(1, 0xad, { name: 'shrd Ev,Gv,CL' }, shiftDouble);
 
-export { F_LOCKABLE };

@@ -10,7 +10,7 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import { CR4_OSXMMEXCPT, XM } from '../constants.js';
 import { setArithFlags } from '../flags.js';
-import { A, B, A32, B32, AF32, BF32, AF64, BF64, checkSse, xmmToA, aToXmm, srcXmm } from './sse-common.js';
+import { A, A32, B32, AF32, BF32, AF64, BF64, checkSse, xmmToA, aToXmm, srcXmm } from './sse-common.js';
 import {
   sse, sseBegin, arith32, arith64, operand32, operand64, FE_IE, FE_DE, FE_ZE, OP_ADD, OP_SUB, OP_MUL, OP_DIV, OP_SQRT,
 } from '../fpu/sse-arith.js';
@@ -315,4 +315,3 @@ for (const high of [false, true]) {
   });
 }
 
-export { B };

@@ -245,4 +245,3 @@ function byteShift(left: boolean) {
 def(1, 0x73, { name: 'psrldq', prefix: 0x66, reg: 3, form: 'reg' }, byteShift(false));
 def(1, 0x73, { name: 'pslldq', prefix: 0x66, reg: 7, form: 'reg' }, byteShift(true));
 
-export { B };

@@ -9,7 +9,7 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import {
   A, B, A16, B16, A32, B32, checkSse, checkMmx, xmmToA, xmmToB, aToXmm, srcXmm, mmToA, mmToB, aToMm, srcMm,
-  readMem128, writeMem128, readMem64,
+  writeMem128, readMem64,
 } from './sse-common.js';
 import { CR0_EM, CR0_TS, NM, RDI, DS } from '../constants.js';
 
@@ -289,4 +289,3 @@ def(1, 0xae, { name: 'mfence', reg: 6, form: 'reg' }, () => { /* ordering is pro
 def(1, 0xae, { name: 'sfence', reg: 7, form: 'reg' }, () => { /* ordering is program order here */ });
 def(1, 0xae, { name: 'clflush', reg: 7, form: 'mem' }, (c, i) => { c.rd8(c.addr(i, 1)); });
 
-export { readMem128 };

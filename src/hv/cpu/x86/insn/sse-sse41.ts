@@ -8,13 +8,13 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import { setArithFlags } from '../flags.js';
 import {
-  A, B, A8, B8, A16, B16, AS16, BS16, A32, B32, AU32, BU32, AF32, BF32, AF64, BF64, checkSse, xmmToA, aToXmm, srcXmm, readMem64,
+  A, B, A8, B8, A16, B16, BS16, A32, B32, AU32, BU32, AF32, BF32, AF64, BF64, checkSse, xmmToA, aToXmm, srcXmm, readMem64,
 } from './sse-common.js';
 import { sse, sseBegin, arith32, arith64, operand32, operand64, toIntegral, FE_PE, OP_ADD, OP_MUL } from '../fpu/sse-arith.js';
 import { isNaN32, isSNaN32, isNaN64, isSNaN64, sseCommit } from './sse-float.js';
 import { FE_IE } from '../fpu/sse-arith.js';
 
-const R = new Uint8Array(16), R16 = new Uint16Array(R.buffer), R32 = new Int32Array(R.buffer);
+const R = new Uint8Array(16), R16 = new Uint16Array(R.buffer);
 
 type Body = (c: X86Cpu, i: Insn) => void;
 /** dest = xmm reg (A), src = xmm/m128 (B, aligned); body computes into A. */
@@ -246,4 +246,3 @@ def(3, 0x41, { name: 'dppd', prefix: 0x66 }, (c, i) => {
   sseCommit(c); aToXmm(c, i.reg);
 });
 
-export { R32, AS16, BS16 };

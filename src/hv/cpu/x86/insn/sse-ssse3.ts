@@ -10,7 +10,7 @@ import {
   A, B, A8, B8, AS16, BS16, A32, B32, checkSse, checkMmx, xmmToA, aToXmm, srcXmm, mmToA, aToMm, srcMm,
 } from './sse-common.js';
 
-const R = new Uint8Array(32), R8 = new Int8Array(R.buffer), RS16 = new Int16Array(R.buffer), R32 = new Int32Array(R.buffer);
+const R = new Uint8Array(32), RS16 = new Int16Array(R.buffer), R32 = new Int32Array(R.buffer);
 
 type Kernel = (n: number, imm: number) => void;
 
@@ -79,4 +79,3 @@ register(3, 0x0f, 'palignr', (n, imm) => {
   for (let k = 0; k < n; k++) { const s = k + imm; A[k] = s < 2 * n ? R[s]! : 0; }
 });
 
-export { R8 };

@@ -13,11 +13,11 @@ import { jumpTo } from './control.js';
 import { raise, KIND_SOFTWARE, KIND_EXCEPTION } from '../exceptions.js';
 import {
   desc, descAttr, readDescriptor, setSegFromDesc, loadSegReal, loadCodeSeg, checkDirectCodeTarget,
-  loadDataSeg, nullifyInaccessible, loadNull,
+  nullifyInaccessible, loadNull,
 } from '../segments.js';
 import {
   CS, SS, DS, ES, FS, GS, TR, IF, VM, RF, IOPL, NT, AC, ID, TF, DF, VIF, VIP, ARITH_FLAGS, NP, SS_VEC, TS,
-  ATTR_P, ATTR_S, ATTR_L, ATTR_DB, ATTR_G, BP, OF_VEC, DB, EFER_SCE, EFER_LMA, TWO32, OF,
+  ATTR_P, ATTR_S, ATTR_L, ATTR_DB, ATTR_G, BP, OF_VEC, DB, EFER_SCE, EFER_LMA, TWO32,
 } from '../constants.js';
 import { setArithFlags, getOF } from '../flags.js';
 
@@ -158,7 +158,6 @@ function callGate(c: X86Cpu, i: Insn, gateSel: number, gattr: number, call: bool
   }
   checkTargetLimit(c, off);
   c.rip = off;
-  void i;
 }
 
 function pushValue(c: X86Cpu, size: number, v: number): void {
@@ -416,4 +415,3 @@ def(1, 0x07, { name: 'sysret', flags: F_END }, sysret);
 def(1, 0x34, { name: 'sysenter', flags: F_END }, sysenter);
 def(1, 0x35, { name: 'sysexit', flags: F_END }, sysexit);
 
-export { loadDataSeg, OF };

@@ -8,7 +8,6 @@ import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import { testCondition } from '../flags.js';
 import { CR0_MP, CR0_TS, NM, MF, VM } from '../constants.js';
-import { C1 } from '../fpu/x87-float.js';
 import {
   xf, x87Begin, commit, phys, isEmpty, setTag, tagOf, pop, copyPhys, underflowInto, masked, X_IE, X_SF, SW_ES, SW_B,
 } from './x87-common.js';
@@ -201,4 +200,3 @@ function signOp(clear: boolean) {
 def(0, 0xd9, { name: 'fchs', reg: 4, rm: 0 }, signOp(false));
 def(0, 0xd9, { name: 'fabs', reg: 4, rm: 1 }, signOp(true));
 
-export { C1 };

@@ -14,7 +14,7 @@ import {
 } from '../fpu/x87-float.js';
 import {
   xf, x87Begin, commit, phys, readSt, underflowInto, pop, push, deliver, nanOperands, invalidInto, denormalCheck,
-  writeInf, writeZero, writePhys, masked, rc, X_IE, X_ZE, X_PE,
+  writeInf, writeZero, writePhys, masked, X_IE, X_ZE, X_PE,
 } from './x87-common.js';
 import { toInteger } from './x87-load.js';
 
@@ -253,4 +253,3 @@ binaryPop('fyl2xp1', 0x39, (c, p, y, x) => {
   putNumber(c, p, yv * (Math.log1p(xv) / Math.LN2));
 });
 
-export { rc };

@@ -110,8 +110,7 @@ export function runSnippet(code: Uint8Array, input: SnippetState, bits: 32 | 64 
   const end = SNIPPET_CODE_BASE + code.length;
   let exception: number | null = null;
   let errorCode: number | null = null;
-  const steps = runCpu(cpu, MAX_STEPS);
-  void steps;
+  runCpu(cpu, MAX_STEPS);
   if (cpu.trappedVector >= 0) {
     const atEnd = cpu.trappedVector === 6 && cpu.rip === end;
     if (!atEnd) { exception = cpu.trappedVector; errorCode = cpu.trappedErrorCode; }
