@@ -10,6 +10,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
+  run: { summary: 'run one VM in the foreground with COM1 as the console', load: () => import('./commands/run.js') },
   selftest: { summary: 'run the bare-metal CPU test guests on the engine', load: () => import('./commands/selftest.js') },
   guest: { summary: "build the Debian test guest (stock kernel + busybox initramfs)", load: () => import('./commands/guest.js') },
   disk: { summary: 'create, inspect, convert, resize, compact, merge and check virtual disks', load: () => import('./commands/disk.js') },

@@ -36,6 +36,14 @@ export class X86Processor implements VirtualProcessor {
 
   raiseNmi(): void { this.cpu.nmiPending = true; this.cpu.stopBlock = true; }
 
+  /** The A20 gate changes physical addresses without paging: cached translations are stale. */
+  setA20(enabled: boolean): void {
+    if (this.cpu.a20 === enabled) return;
+    this.cpu.a20 = enabled;
+    flushTlb(this.cpu, false);
+    this.cpu.stopBlock = true;
+  }
+
   init(): void {
     this.reset();
     // An INIT leaves the processor waiting for a startup IPI (the BSP is restarted by the platform).

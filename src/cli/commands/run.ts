@@ -1,0 +1,133 @@
+/**
+ * `viridian run`: one VM in the foreground, without the host service (as qemu-system-x86_64 or
+ * firecracker run). Without --kernel it boots the project's Debian guest, building it first.
+ */
+import { parseArgs } from 'node:util';
+import { readFileSync, statSync } from 'node:fs';
+import { UserError } from '../../common/errors.js';
+import { parseSize, formatSize } from '../../common/size.js';
+import { Machine, MAX_CPUS } from '../../vm/machine/machine.js';
+import { bootKernel } from '../../vm/machine/boot-kernel.js';
+import { VmLoop, type VmExit } from '../../vm/machine/vm-loop.js';
+import { SerialConsole, parseSerialTarget } from '../run/serial-console.js';
+
+/** Exit status when the guest resets and --no-reboot is given (debug-exit statuses are odd). */
+export const RESET_STATUS = 4;
+
+const HELP = `usage: viridian run [--kernel FILE] [--initrd FILE] [--append "CMDLINE"] [--memory SIZE]
+                    [--cpus N] [--no-reboot] [--serial stdio|file:PATH|none]
+
+Runs one VM in the foreground with COM1 as its console. Without --kernel, boots the project's
+Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
+
+  --kernel FILE    Linux bzImage or Multiboot v1 image (ELF or a.out-kludge)
+  --initrd FILE    initial ramdisk (a Multiboot module for Multiboot kernels)
+  --append TEXT    kernel command line (default for the Debian guest: console=ttyS0)
+  --memory SIZE    guest RAM, e.g. 512M or 2G (default 512M)
+  --cpus N         virtual processors, 1..${MAX_CPUS} (default 1)
+  --no-reboot      end the VM when the guest resets instead of restarting it
+  --serial TARGET  where COM1 goes: stdio (default), file:PATH or none
+
+Console: on a terminal, Ctrl-A x ends the VM and Ctrl-A Ctrl-A sends Ctrl-A.
+Exit status: 0 guest powered off; (v << 1) | 1 guest wrote v to port 0xf4;
+${RESET_STATUS} guest reset with --no-reboot (triple faults print the CPU state); 2 bad input;
+130/143 ended by Ctrl-A x, SIGINT or SIGTERM; 141 the console's output was closed.`;
+
+interface RunConfig {
+  kernelFile: string; kernel: Uint8Array; initrd: Uint8Array | undefined; cmdline: string;
+  memory: number; cpus: number; noReboot: boolean; serial: string;
+}
+
+function readInput(flag: string, path: string): Uint8Array {
+  try {
+    if (!statSync(path).isFile()) throw new UserError(`${flag}: ${path} is not a regular file`);
+    return readFileSync(path);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    throw new UserError(`${flag}: cannot read ${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
+}
+
+async function parse(argv: string[]): Promise<RunConfig | undefined> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv, allowPositionals: false, strict: true,
+      options: {
+        kernel: { type: 'string' }, initrd: { type: 'string' }, append: { type: 'string' },
+        memory: { type: 'string' }, cpus: { type: 'string' }, 'no-reboot': { type: 'boolean' },
+        serial: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (e) {
+    throw new UserError(`run: ${(e as Error).message}`);
+  }
+  const v = parsed.values;
+  if (v.help === true) { process.stdout.write(HELP + '\n'); return undefined; }
+  const memory = parseSize(v.memory ?? '512M', '--memory');
+  const cpus = Number(v.cpus ?? '1');
+  if (!Number.isInteger(cpus) || cpus < 1 || cpus > MAX_CPUS) throw new UserError(`--cpus: '${v.cpus}' must be a whole number from 1 to ${MAX_CPUS}`);
+  let kernelFile = v.kernel, initrdFile = v.initrd, cmdline = v.append;
+  if (kernelFile === undefined) {
+    if (initrdFile !== undefined) throw new UserError('--initrd needs --kernel');
+    const { ensureDebianGuest } = await import('../../images/debian-guest.js');
+    const g = ensureDebianGuest({ log: (l) => process.stderr.write(`viridian: ${l}\n`) });
+    kernelFile = g.kernel; initrdFile = g.initrd; cmdline ??= 'console=ttyS0';
+  }
+  return {
+    kernelFile, kernel: readInput('--kernel', kernelFile), initrd: initrdFile === undefined ? undefined : readInput('--initrd', initrdFile),
+    cmdline: cmdline ?? '', memory, cpus, noReboot: v['no-reboot'] === true, serial: v.serial ?? 'stdio',
+  };
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const cfg = await parse(argv);
+  if (cfg === undefined) return 0;
+  const console = new SerialConsole(parseSerialTarget(cfg.serial));
+  const create = (): Machine => {
+    const m = new Machine({ memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console });
+    bootKernel(m, { kernelFile: cfg.kernelFile, kernel: cfg.kernel, initrd: cfg.initrd, cmdline: cfg.cmdline });
+    const uart = m.board.com1;
+    console.deliver = (bytes) => uart.receive(bytes.subarray(0, uart.rxSpace()));
+    return m;
+  };
+  let loop: VmLoop;
+  try {
+    loop = new VmLoop({
+      create, noReboot: cfg.noReboot, resetStatus: RESET_STATUS,
+      afterBurst: () => { console.flush(); console.pump(); },
+      onReset: (reason) => process.stderr.write(`\r\nviridian: guest reset (${reason}); restarting\r\n`),
+    });
+  } catch (e) {
+    console.close();
+    if (e instanceof RangeError) throw new UserError(e.message);
+    throw e;
+  }
+  console.onQuit = () => loop.stop(130);
+  console.onInput = () => loop.kick();
+  console.onOutputClosed = () => loop.stop(141);
+  const onSignal = (status: number) => () => loop.stop(status);
+  const sigint = onSignal(130), sigterm = onSignal(143);
+  process.on('SIGINT', sigint);
+  process.on('SIGTERM', sigterm);
+  console.attachStdin();
+  let exit: VmExit;
+  try {
+    exit = await loop.run();
+  } finally {
+    console.close();
+    process.off('SIGINT', sigint);
+    process.off('SIGTERM', sigterm);
+  }
+  report(exit, cfg, loop.machine);
+  return exit.status;
+}
+
+function report(exit: VmExit, cfg: RunConfig, m: Machine): void {
+  if (exit.kind === 'reset') {
+    process.stderr.write(`viridian: guest reset (${exit.reason}) and --no-reboot is set; VM ended\n`);
+    if (exit.cpuState !== undefined) process.stderr.write(exit.cpuState + '\n');
+  } else if (exit.kind === 'stopped') {
+    process.stderr.write(`\nviridian: VM ended by the operator (${formatSize(cfg.memory)}, ${m.instructions} instructions retired)\n`);
+  }
+}
