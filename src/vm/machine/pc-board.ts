@@ -37,6 +37,7 @@ import { FW_CFG_PORT_SELECTOR } from '../fwcfg/fw-cfg-keys.js';
 import type { GuestMemoryAccess } from '../fwcfg/guest-memory-access.js';
 import { ECAM_BASE } from './memory-layout.js';
 import type { Saveable } from '../../common/saved-state.js';
+import { MSR_APIC_BASE, MSR_TSC_DEADLINE } from '../../hv/cpu/x86/msr.js';
 
 export const ACPI_PM_BASE = 0x600;
 /** SLP_TYP the DSDT's \_S5 package carries; the PM block powers off on it. */
@@ -97,7 +98,7 @@ export class PcBoard {
     processors.forEach((p, i) => {
       const apic = this.apics[i]!;
       p.setInterruptController(apic);
-      p.cpu.platformMsr = { read: (index) => apic.readMsr(index), write: (index, value) => apic.writeMsr(index, value) };
+      p.cpu.platformMsr = apicMsrs(apic);
       p.cpu.cpuCount = processors.length;
       // The TSC runs at the advertised 1 GHz on the VM clock, so it agrees with every other timer.
       p.cpu.tscSource = () => clock.nowNs();
@@ -156,6 +157,22 @@ export class PcBoard {
       ...this.pci.list().map((f) => ({ name: `pci-${f.bdf.toString(16)}`, device: f.fn })),
     ];
   }
+}
+
+/** The MSRs a local APIC owns: IA32_APIC_BASE, IA32_TSC_DEADLINE and the x2APIC range. */
+function apicMsrs(apic: LocalApic): { read(index: number): bigint | undefined; write(index: number, value: bigint): boolean } {
+  return {
+    read(index) {
+      if (index === MSR_APIC_BASE) return apic.readApicBase();
+      if (index === MSR_TSC_DEADLINE) return apic.readTscDeadline();
+      return apic.readMsr(index);
+    },
+    write(index, value) {
+      if (index === MSR_APIC_BASE) return apic.writeApicBase(value);
+      if (index === MSR_TSC_DEADLINE) { apic.writeTscDeadline(BigInt.asUintN(64, value)); return true; }
+      return apic.writeMsr(index, value);
+    },
+  };
 }
 
 /** DMA for fw_cfg: only whole ranges of guest RAM, never MMIO. */

@@ -113,8 +113,8 @@ export class X86Cpu {
   execBreakpoints = 0;
   /** DR6 B0-B3 bits hit by data accesses of the current instruction (a trap after it completes). */
   pendingDb = 0;
-  /** A page walk filled the TLB from a 2M/4M/1G page since the last full flush (INVLPG flushes all). */
-  largePageFilled = false;
+  /** Largest page (in 4 KiB pages) the TLB was filled from since the last full flush: INVLPG's reach. */
+  largePageSpan = 0;
   /** Test harnesses: stop at the first exception instead of delivering it (see testing/snippet.ts). */
   trapExceptions = false;
   /** Debugging: called before each instruction executes (the engine runs one instruction per block while set). */

@@ -84,7 +84,11 @@ export function cpuid(c: X86Cpu, leaf: number, sub: number, out: Int32Array): vo
       return;
     }
     case 6: out[0] = 1 << 2; return;             // ARAT: the APIC timer runs in every C-state
-    case 7: if (sub === 0) out[1] = 1 << 7; return; // SMEP
+    case 7:
+      if (sub !== 0) return;
+      out[1] = 1 << 7;  // SMEP
+      out[3] = 1 << 29; // IA32_ARCH_CAPABILITIES (msr.ts): the engine does not speculate
+      return;
     case 0xb: {
       // x2APIC topology: level 0 = SMT (1 thread), level 1 = core (cpuCount cores).
       if (sub === 0) { out[0] = 0; out[1] = 1; out[2] = (1 << 8) | 0; }

@@ -46,7 +46,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
   let errBase = (write ? PFE_W : 0) | (user ? PFE_U : 0) | (fetch && (nxe || (c.cr4 & CR4_SMEP) !== 0) ? PFE_I : 0);
   let allowW = true, allowU = true, nx = false;
   let global = false;
-  let large = false;
+  let span = 1;
   let pagePa: number;
 
   if ((c.cr4 & CR4_PAE) === 0) {
@@ -62,7 +62,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       setAD(c, pdeAddr, pde, write);
       global = (pde & 0x100) !== 0 && (c.cr4 & CR4_PGE) !== 0;
       pagePa = ((pde & 0xffc00000) >>> 0) + ((pde >>> 13) & 0xff) * TWO32 + (u & 0x3ff000);
-      large = true;
+      span = 1024;
     } else {
       const pteAddr = ((pde & 0xfffff000) >>> 0) + (((u >>> 12) & 0x3ff) << 2);
       const pte = c.mem.read32(pteAddr) >>> 0;
@@ -120,7 +120,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
           for (const w of walked) setA(c, w, c.mem.read32(w) >>> 0);
           setAD(c, eAddr, lo, write);
           pagePa = base + (Math.floor(u48 / PAGE_SIZE) * PAGE_SIZE) % size;
-          large = true;
+          span = size / PAGE_SIZE;
         } else {
           check(c, la, errBase, allowW, allowU, nx, write, user, fetch);
           for (const w of walked) setA(c, w, c.mem.read32(w) >>> 0);
@@ -135,7 +135,7 @@ export function translate(c: X86Cpu, la: number, kind: number): number {
       level--;
     }
   }
-  fill(c, kind, vpn, pagePa, global, large);
+  fill(c, kind, vpn, pagePa, global, span);
   return pagePa + off;
 }
 
@@ -157,7 +157,7 @@ function setAD(c: X86Cpu, addr: number, e: number, write: boolean): void {
 }
 
 /** Installs a TLB entry for a RAM page. Write entries skip code pages (writes must invalidate blocks). */
-function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: boolean, large = false): void {
+function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: boolean, span = 1): void {
   const ri = c.mem.regionIndex(pagePa);
   if (ri < 0) return;
   const r = c.regions[ri];
@@ -171,7 +171,7 @@ function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: bool
     c.mem.markDirty(ri, off);
   }
   const idx = kind * TLB_SIZE + (vpn & TLB_MASK);
-  if (large) c.largePageFilled = true;
+  if (span > c.largePageSpan) c.largePageSpan = span;
   c.tlbTag[idx] = vpn;
   c.tlbReg[idx] = ri;
   c.tlbOff[idx] = off;
@@ -180,18 +180,37 @@ function fill(c: X86Cpu, kind: number, vpn: number, pagePa: number, global: bool
 
 export function flushTlb(c: X86Cpu, keepGlobal: boolean): void {
   const tags = c.tlbTag;
-  if (!keepGlobal) { tags.fill(NaN); c.largePageFilled = false; return; }
+  if (!keepGlobal) { tags.fill(NaN); c.largePageSpan = 0; return; }
   const g = c.tlbGlobal;
   for (let k = 0; k < tags.length; k++) if (g[k] === 0) tags[k] = NaN;
 }
 
+/**
+ * INVLPG. Entries filled from a large page cache its 4 KiB pieces under their own tags, so when
+ * large pages are present every entry inside the aligned large region around `la` goes (the
+ * largest page size filled since the last full flush bounds that region).
+ */
 export function flushTlbPage(c: X86Cpu, la: number): void {
-  // Entries derived from a large page cover other 4 KiB slots too: drop everything in that case.
-  if (c.largePageFilled) { flushTlb(c, false); return; }
+  const tags = c.tlbTag;
   const vpn = Math.floor(la / PAGE_SIZE);
-  for (let k = 0; k < 6; k++) {
-    const idx = k * TLB_SIZE + (vpn & TLB_MASK);
-    if (c.tlbTag[idx] === vpn) c.tlbTag[idx] = NaN;
+  const span = c.largePageSpan;
+  if (span <= 1) {
+    for (let k = 0; k < 6; k++) {
+      const idx = k * TLB_SIZE + (vpn & TLB_MASK);
+      if (tags[idx] === vpn) tags[idx] = NaN;
+    }
+    return;
+  }
+  const first = Math.floor(vpn / span) * span, end = first + span;
+  if (span >= TLB_SIZE) {
+    for (let idx = 0; idx < tags.length; idx++) { const t = tags[idx]!; if (t >= first && t < end) tags[idx] = NaN; }
+    return;
+  }
+  for (let v = first; v < end; v++) {
+    for (let k = 0; k < 6; k++) {
+      const idx = k * TLB_SIZE + (v & TLB_MASK);
+      if (tags[idx] === v) tags[idx] = NaN;
+    }
   }
 }
 

@@ -11,7 +11,16 @@ export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a, M
   MSR_MISC_ENABLE = 0x1a0, MSR_PAT = 0x277, MSR_MTRR_DEF = 0x2ff, MSR_TSC_DEADLINE = 0x6e0,
   MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
   MSR_SFMASK = 0xc0000084, MSR_FS_BASE = 0xc0000100, MSR_GS_BASE = 0xc0000101,
-  MSR_KERNEL_GS_BASE = 0xc0000102, MSR_TSC_AUX = 0xc0000103, MSR_PLATFORM_INFO = 0xce;
+  MSR_KERNEL_GS_BASE = 0xc0000102, MSR_TSC_AUX = 0xc0000103, MSR_PLATFORM_INFO = 0xce, MSR_ARCH_CAPABILITIES = 0x10a;
+
+/**
+ * IA32_ARCH_CAPABILITIES: an interpreter executes nothing speculatively, so it is immune to the
+ * transient-execution attacks these bits deny (RDCL_NO: Meltdown, SSB_NO, MDS_NO, TAA_NO, the MMIO
+ * stale-data family, PBRSB_NO, GDS_NO, RFDS_NO). Guests then skip page-table isolation and buffer
+ * clearing, which would cost an interpreter dearly for no protection.
+ */
+const ARCH_CAPABILITIES = (1n << 0n) | (1n << 3n) | (1n << 4n) | (1n << 5n) | (1n << 6n) | (1n << 8n) |
+  (1n << 13n) | (1n << 14n) | (1n << 15n) | (1n << 24n) | (1n << 26n) | (1n << 27n);
 
 const PAT_DEFAULT = 0x0007040600070406n;
 
@@ -39,6 +48,7 @@ export function readMsr(c: X86Cpu, index: number): bigint {
     case MSR_FEATURE_CONTROL: return 1n; // locked, VMX off
     case MSR_BIOS_SIGN: return 0n;
     case MSR_PLATFORM_INFO: return 10n << 8n; // maximum non-turbo ratio
+    case MSR_ARCH_CAPABILITIES: return ARCH_CAPABILITIES;
     case MSR_MTRRCAP: return 0x508n;          // 8 variable ranges, fixed ranges, write-combining
     case MSR_SYSENTER_CS: return BigInt(c.sysenterCs);
     case MSR_SYSENTER_ESP: return u64(c.sysenterEsp);
