@@ -15,6 +15,7 @@
 %endmacro
 
         bits 16
+%include "multiboot-real-mode.inc"
 start:
         cli
         xor ax, ax

@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 export function assemble(source: string, extraArgs: string[] = []): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'viridian-nasm-'));
@@ -18,10 +18,11 @@ export function assemble(source: string, extraArgs: string[] = []): Uint8Array {
   }
 }
 
-export function assembleFile(path: string): Uint8Array {
+/** Assembles a file; its own folder is on the include path. */
+export function assembleFile(path: string, extraArgs: string[] = []): Uint8Array {
   const dir = mkdtempSync(join(tmpdir(), 'viridian-nasm-'));
   try {
-    execFileSync('nasm', ['-f', 'bin', '-o', join(dir, 'a.bin'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
+    execFileSync('nasm', ['-f', 'bin', '-I', dirname(path) + '/', ...extraArgs, '-o', join(dir, 'a.bin'), path], { stdio: ['ignore', 'pipe', 'pipe'] });
     return new Uint8Array(readFileSync(join(dir, 'a.bin')));
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
     for (const g of chosen) {
       const out = join(work, basename(g, '.asm') + '.bin');
       try {
-        execFileSync('nasm', ['-f', 'bin', '-o', out, join(dir, g)], { stdio: ['ignore', 'pipe', 'pipe'] });
+        execFileSync('nasm', ['-f', 'bin', '-I', dir + '/', '-o', out, join(dir, g)], { stdio: ['ignore', 'pipe', 'pipe'] });
       } catch (e) {
         const err = e as { code?: string; stderr?: Buffer };
         if (err.code === 'ENOENT') throw new UserError('selftest: nasm is not installed (apt-get install nasm)');

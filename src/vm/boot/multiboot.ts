@@ -103,7 +103,7 @@ export function planMultiboot(file: string, image: Uint8Array, opts: {
   }
 
   // Information structure: flags mem(0) + cmdline(2) + mods(3) + mmap(6).
-  const infoBase = opts.infoBase ?? 0x9000;
+  const infoBase = opts.infoBase ?? freeLowPage(file, plan);
   const info = new Uint8Array(0x1000);
   const dv = new DataView(info.buffer);
   let cursor = 120;
@@ -148,4 +148,17 @@ export function planMultiboot(file: string, image: Uint8Array, opts: {
   plan.writes.push({ address: infoBase, data: info.subarray(0, cursor) });
   plan.infoAddress = infoBase;
   return plan;
+}
+
+/**
+ * The first 4 KiB page in conventional memory (0x1000..0x9F000) that no segment, BSS or module
+ * touches: the information structure must not overwrite the image (a flat image loaded at 0x8000
+ * covers the traditional 0x9000 spot).
+ */
+function freeLowPage(file: string, plan: MultibootPlan): number {
+  const used = [...plan.writes.map((w) => [w.address, w.address + w.data.length]), ...plan.zero.map((z) => [z.address, z.address + z.length])];
+  for (let page = 0x1000; page < 0x9f000; page += 0x1000) {
+    if (used.every(([a, b]) => b! <= page || a! >= page + 0x1000)) return page;
+  }
+  throw new FormatError(file, 'the image fills conventional memory: no room for the Multiboot information below 0x9F000');
 }

@@ -16,8 +16,6 @@ export interface KernelBoot {
   kernel: Uint8Array;
   initrd?: Uint8Array;
   cmdline: string;
-  /** ACPI RSDP address to hand the kernel, when the machine has ACPI tables. */
-  rsdp?: number;
 }
 
 export type KernelFormat = 'bzimage' | 'multiboot';
@@ -33,7 +31,7 @@ export function bootKernel(m: Machine, b: KernelBoot): KernelFormat {
   const format = detectKernelFormat(b.kernelFile, b.kernel);
   const e820 = m.layout.e820;
   if (format === 'bzimage') {
-    const plan = planLinux(b.kernelFile, b.kernel, { cmdline: b.cmdline, initrd: b.initrd, e820, rsdp: b.rsdp, lowRamEnd: m.layout.lowRamEnd });
+    const plan = planLinux(b.kernelFile, b.kernel, { cmdline: b.cmdline, initrd: b.initrd, e820, rsdp: m.rsdp, lowRamEnd: m.layout.lowRamEnd });
     applyLinux(m.mem, m.bsp.cpu, plan);
   } else {
     const modules = b.initrd !== undefined ? [{ data: b.initrd, cmdline: 'initrd' }] : [];

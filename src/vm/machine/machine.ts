@@ -13,6 +13,7 @@ import type { SerialBackend } from '../devices/uart-16550.js';
 import { PcBoard } from './pc-board.js';
 import { planMemory, type MemoryPlan } from './memory-layout.js';
 import { describeCpuState } from './cpu-state-text.js';
+import { acpiConfig, installAcpiTables } from './acpi-setup.js';
 
 export interface MachineOptions {
   memoryBytes: number;
@@ -38,6 +39,8 @@ export class Machine implements PlatformControl {
   readonly layout: MemoryPlan;
   readonly processors: X86Processor[] = [];
   readonly board: PcBoard;
+  /** Guest-physical address of the ACPI RSDP. */
+  readonly rsdp: number;
   /** Index of the processor running now (the local APIC page answers per processor). */
   current = 0;
   private event: MachineEvent | undefined;
@@ -63,6 +66,7 @@ export class Machine implements PlatformControl {
     });
     const mmio = this.board.mmio;
     this.mem.mmio = { mmioRead: (a, d) => mmio.read(a, d), mmioWrite: (a, d) => mmio.write(a, d) };
+    this.rsdp = installAcpiTables(this.mem, acpiConfig(o.cpus, this.board, this.layout));
   }
 
   get bsp(): X86Processor { return this.processors[0]!; }

@@ -4,7 +4,7 @@
  * QEMU's q35. The legacy area 0x9FC00–0xFFFFF stays backed by RAM (so the ACPI tables and the
  * BIOS-area scan for the RSDP work) but is reported reserved.
  */
-import { E820_ACPI, E820_RAM, E820_RESERVED } from '../boot/linux.js';
+import { E820_RAM, E820_RESERVED } from '../boot/linux.js';
 import type { MemoryRange } from '../boot/multiboot.js';
 import { ECAM_DEFAULT_BASE } from '../pci/pci-ecam.js';
 import { IOAPIC_DEFAULT_BASE } from '../apic/ioapic.js';
@@ -51,8 +51,8 @@ export function planMemory(bytes: number): MemoryPlan {
   if (high > 0) ram.push({ base: FOUR_GIB, size: high });
   const e820: MemoryRange[] = [
     { base: 0, length: BASE_RAM_END, type: E820_RAM },
-    { base: BASE_RAM_END, length: ACPI_TABLES_BASE - BASE_RAM_END, type: E820_RESERVED },
-    { base: ACPI_TABLES_BASE, length: ACPI_TABLES_SIZE, type: E820_ACPI },
+    // Reserved rather than ACPI-reclaimable: the FACS lives with the tables and must stay.
+    { base: BASE_RAM_END, length: ACPI_TABLES_BASE + ACPI_TABLES_SIZE - BASE_RAM_END, type: E820_RESERVED },
     { base: HIGH_MEMORY_START, length: lowRamEnd - HIGH_MEMORY_START, type: E820_RAM },
     { base: ECAM_BASE, length: ECAM_SIZE, type: E820_RESERVED },
     { base: PLATFORM_MMIO_BASE, length: FOUR_GIB - PLATFORM_MMIO_BASE, type: E820_RESERVED },

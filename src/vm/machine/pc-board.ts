@@ -83,11 +83,14 @@ export class PcBoard {
   readonly port92: SystemControlA;
   readonly post = new PostPort();
   readonly debugExit: DebugExit;
+  /** The IOAPIC's ID (after the local APIC IDs 0..n-1); the MADT repeats it. */
+  readonly ioapicId: number;
   private readonly isa: IrqLine[] = [];
 
   constructor(o: BoardOptions) {
     const { clock, platform, processors } = o;
-    this.ioapic = new IoApic(this.apicBus, processors.length);
+    this.ioapicId = processors.length;
+    this.ioapic = new IoApic(this.apicBus, this.ioapicId);
     this.pic = new I8259Pic((level) => { if (level) processors[0]?.notifyInterrupt(); });
     for (let irq = 0; irq < 16; irq++) this.isa.push(new SharedIrqLine([this.pic.irq(irq), this.ioapic.pin(isaGsi(irq))]));
     this.apics = processors.map((p, i) => new LocalApic({

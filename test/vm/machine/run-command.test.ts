@@ -88,3 +88,12 @@ test('bad input: one line naming the problem, status 2', () => {
     assert.equal(r.stderr.trim().split('\n').length, 1, `one line for ${args.join(' ')}`);
   }
 });
+
+test('the bare-metal CPU guests pass through viridian run on the PC platform (Multiboot entry, APIC interrupts)', () => {
+  for (const name of ['modes', 'exceptions']) {
+    const image = join(dir, `${name}.bin`);
+    writeFileSync(image, assembleFile(`guests/baremetal/${name}.asm`, ['-DPC']));
+    const r = run(['--kernel', image, '--no-reboot'], '', 60_000);
+    assert.equal(r.status, 1, `${name}: debug-exit 0 (all checks passed) is status 1; got ${r.status}: ${r.stderr}`);
+  }
+});
