@@ -10,12 +10,17 @@ import { Machine, MAX_CPUS } from '../../vm/machine/machine.js';
 import { bootKernel } from '../../vm/machine/boot-kernel.js';
 import { VmLoop, type VmExit } from '../../vm/machine/vm-loop.js';
 import { SerialConsole, parseSerialTarget } from '../run/serial-console.js';
+import { parseDiskArg, type DiskArg } from '../run/disk-arg.js';
+import { openImage } from '../../storage/registry.js';
+import type { DiskImage } from '../../storage/disk-image.js';
+import { MAX_DISKS } from '../../vm/machine/pci-devices.js';
 
 /** Exit status when the guest resets and --no-reboot is given (debug-exit statuses are odd). */
 export const RESET_STATUS = 4;
 
 const HELP = `usage: viridian run [--kernel FILE] [--initrd FILE] [--append "CMDLINE"] [--memory SIZE]
-                    [--cpus N] [--no-reboot] [--serial stdio|file:PATH|none]
+                    [--cpus N] [--disk FILE[,readonly][,format=F]]... [--no-reboot]
+                    [--serial stdio|file:PATH|none]
 
 Runs one VM in the foreground with COM1 as its console. Without --kernel, boots the project's
 Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
@@ -25,6 +30,8 @@ Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
   --append TEXT    kernel command line (default for the Debian guest: console=ttyS0)
   --memory SIZE    guest RAM, e.g. 512M or 2G (default 512M)
   --cpus N         virtual processors, 1..${MAX_CPUS} (default 1)
+  --disk SPEC      a virtio-blk disk: FILE[,readonly][,format=raw|vhd|vhdx|vmdk|qcow2]; repeat
+                   for more (the guest sees /dev/vda, /dev/vdb, ... in this order)
   --no-reboot      end the VM when the guest resets instead of restarting it
   --serial TARGET  where COM1 goes: stdio (default), file:PATH or none
 
@@ -35,7 +42,7 @@ ${RESET_STATUS} guest reset with --no-reboot (triple faults print the CPU state)
 
 interface RunConfig {
   kernelFile: string; kernel: Uint8Array; initrd: Uint8Array | undefined; cmdline: string;
-  memory: number; cpus: number; noReboot: boolean; serial: string;
+  memory: number; cpus: number; noReboot: boolean; serial: string; disks: DiskArg[];
 }
 
 function readInput(flag: string, path: string): Uint8Array {
@@ -56,7 +63,7 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
       options: {
         kernel: { type: 'string' }, initrd: { type: 'string' }, append: { type: 'string' },
         memory: { type: 'string' }, cpus: { type: 'string' }, 'no-reboot': { type: 'boolean' },
-        serial: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        serial: { type: 'string' }, disk: { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -77,15 +84,34 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
   return {
     kernelFile, kernel: readInput('--kernel', kernelFile), initrd: initrdFile === undefined ? undefined : readInput('--initrd', initrdFile),
     cmdline: cmdline ?? '', memory, cpus, noReboot: v['no-reboot'] === true, serial: v.serial ?? 'stdio',
+    disks: (v.disk ?? []).map(parseDiskArg),
   };
 }
 
 export async function main(argv: string[]): Promise<number> {
   const cfg = await parse(argv);
   if (cfg === undefined) return 0;
+  if (cfg.disks.length > MAX_DISKS) throw new UserError(`--disk: at most ${MAX_DISKS} disks`);
+  const disks: DiskImage[] = [];
+  try {
+    for (const d of cfg.disks) disks.push(await openImage(d.path, { readOnly: d.readOnly, ...(d.format !== undefined ? { format: d.format } : {}) }));
+    return await runWithDisks(cfg, disks);
+  } finally {
+    for (const d of disks) {
+      if (!d.readOnly) await d.flush().catch((e: unknown) => process.stderr.write(`viridian: flushing a disk failed: ${(e as Error).message}\n`));
+      await d.close();
+    }
+  }
+}
+
+async function runWithDisks(cfg: RunConfig, disks: DiskImage[]): Promise<number> {
   const console = new SerialConsole(parseSerialTarget(cfg.serial));
+  const onDeviceError = (message: string): void => { process.stderr.write(`\r\nviridian: ${message}\r\n`); };
   const create = (): Machine => {
-    const m = new Machine({ memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console });
+    const m = new Machine({
+      memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console, rng: true, onDeviceError,
+      disks: disks.map((device, i) => ({ device, readOnly: cfg.disks[i]!.readOnly })),
+    });
     bootKernel(m, { kernelFile: cfg.kernelFile, kernel: cfg.kernel, initrd: cfg.initrd, cmdline: cfg.cmdline });
     const uart = m.board.com1;
     console.deliver = (bytes) => uart.receive(bytes.subarray(0, uart.rxSpace()));

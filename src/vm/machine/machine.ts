@@ -14,10 +14,17 @@ import { PcBoard } from './pc-board.js';
 import { planMemory, type MemoryPlan } from './memory-layout.js';
 import { describeCpuState } from './cpu-state-text.js';
 import { acpiConfig, installAcpiTables } from './acpi-setup.js';
+import { attachPciDevices, type MachineDisk } from './pci-devices.js';
 
 export interface MachineOptions {
   memoryBytes: number;
   cpus: number;
+  /** Disks for virtio-blk, in order (opened by the caller, which also closes them). */
+  disks?: MachineDisk[];
+  /** A virtio-rng device feeding the guest host entropy. */
+  rng?: boolean;
+  /** Guest errors that devices report (malformed queues and the like), for the operator's log. */
+  onDeviceError?: (message: string) => void;
   com1?: SerialBackend;
   com2?: SerialBackend;
   /** RTC start time; defaults to the host's current time. */
@@ -67,6 +74,7 @@ export class Machine implements PlatformControl {
     const mmio = this.board.mmio;
     this.mem.mmio = { mmioRead: (a, d) => mmio.read(a, d), mmioWrite: (a, d) => mmio.write(a, d) };
     this.rsdp = installAcpiTables(this.mem, acpiConfig(o.cpus, this.board, this.layout));
+    attachPciDevices(this, o);
   }
 
   get bsp(): X86Processor { return this.processors[0]!; }

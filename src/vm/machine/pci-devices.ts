@@ -1,0 +1,34 @@
+/**
+ * The machine's PCI devices beyond the host bridge, at fixed slots so a guest sees the same
+ * topology on every boot (and after a checkpoint restore): virtio-rng at 00:01.0, disks from
+ * 00:04.0 in command-line order.
+ */
+import type { BlockDevice } from '../../storage/block-device.js';
+import { createVirtioBlk, createVirtioRng } from '../virtio/create-virtio.js';
+import type { Machine } from './machine.js';
+
+export interface MachineDisk {
+  device: BlockDevice;
+  /** Present it read-only even if the backend could write. */
+  readOnly?: boolean;
+  /** GET_ID answer (20 printable ASCII characters at most); default VIRIDIAN-DISK<n>. */
+  serial?: string;
+}
+
+export const RNG_SLOT = 1;
+export const FIRST_DISK_SLOT = 4;
+export const MAX_DISKS = 8;
+
+export function attachPciDevices(m: Machine, o: { disks?: MachineDisk[]; rng?: boolean; onDeviceError?: (message: string) => void }): void {
+  const platform = { memory: m.mem, mmio: m.board.mmio, msi: m.board.apicBus, ...(o.onDeviceError !== undefined ? { onError: o.onDeviceError } : {}) };
+  if (o.rng === true) m.board.pci.add(0, RNG_SLOT, 0, createVirtioRng({ ...platform, name: 'virtio-rng' }));
+  const disks = o.disks ?? [];
+  if (disks.length > MAX_DISKS) throw new RangeError(`at most ${MAX_DISKS} disks, got ${disks.length}`);
+  disks.forEach((d, i) => {
+    const fn = createVirtioBlk({
+      ...platform, name: `virtio-blk${i}`, disk: d.device,
+      serial: d.serial ?? `VIRIDIAN-DISK${i}`, ...(d.readOnly === true ? { readOnly: true } : {}),
+    });
+    m.board.pci.add(0, FIRST_DISK_SLOT + i, 0, fn);
+  });
+}
