@@ -66,7 +66,8 @@ export function setAccessed(c: X86Cpu): void {
 export function setSegFromDesc(c: X86Cpu, seg: number, sel: number): void {
   c.segSel[seg] = sel;
   let base = descBase(desc.lo, desc.hi);
-  if ((seg === LDTR || seg === TR) && c.mode64) base += (desc.hi2 >>> 0) * TWO32;
+  // Bits 63:32 as a signed word: canonical bases stay exact (an unsigned sum above 2^53 rounds).
+  if ((seg === LDTR || seg === TR) && c.mode64) base += (desc.hi2 | 0) * TWO32;
   c.segBase[seg] = base;
   c.segLimit[seg] = descLimit(desc.lo, desc.hi);
   c.segAttr[seg] = descAttr(desc.hi);
@@ -164,6 +165,11 @@ export function loadSystemSeg(c: X86Cpu, seg: number, sel: number): void {
   const type = attr & 0x1f;
   if (seg === LDTR ? type !== 0x2 : (type !== 0x9 && !(type === 0x1 && !c.mode64))) c.gp(sel & 0xfffc);
   if ((attr & ATTR_P) === 0) c.fault(NP, sel & 0xfffc);
+  if (c.mode64) {
+    // The 16-byte descriptor's base must be canonical (bits 63:47 all equal).
+    const top = (desc.hi2 | 0) >> 15;
+    if (top !== 0 && top !== -1) c.gp(sel & 0xfffc);
+  }
   if (seg === TR) {
     desc.hi |= 0x200; // busy
     c.wrSys(desc.addr + 4, 4, desc.hi, 0);

@@ -1,7 +1,7 @@
 /**
  * MUL, IMUL (one-, two- and three-operand forms), DIV and IDIV with #DE on a zero divisor or a
  * quotient that does not fit. 32-bit and narrower products use exact double/Math.imul arithmetic;
- * 64-bit forms and wide dividends use BigInt (not on the hottest paths).
+ * 64-bit products use mul128.ts; wide dividends use BigInt (not on the hottest paths).
  */
 import type { X86Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
@@ -9,6 +9,7 @@ import { def } from '../opcode-table.js';
 import { LF_CO } from '../flags.js';
 import { readRM, signExtend } from './operands.js';
 import { CF, OF, DE, RAX, RDX, TWO32 } from '../constants.js';
+import { mul64, mulHighUnsigned, product } from './mul128.js';
 
 function setMulFlags(c: X86Cpu, size: number, overflow: boolean, lo: number, hi: number): void {
   const f = c.lf;
@@ -20,13 +21,6 @@ function big(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) 
 function lo32(v: bigint): number { return Number(v & 0xffffffffn) | 0; }
 function hi32(v: bigint): number { return Number((v >> 32n) & 0xffffffffn) | 0; }
 
-/** High 32 bits of the unsigned 64-bit product of two 32-bit values, from 16-bit partial products. */
-function mulHighUnsigned(a: number, b: number): number {
-  const aL = a & 0xffff, aH = a >>> 16, bL = b & 0xffff, bH = b >>> 16;
-  const lh = aL * bH, hl = aH * bL;
-  const mid = ((aL * bL) >>> 16) + (lh & 0xffff) + (hl & 0xffff);
-  return (aH * bH + (lh >>> 16) + (hl >>> 16) + (mid >>> 16)) | 0;
-}
 /** Signed high half: the unsigned one corrected by the operands' sign bits (mod 2^32). */
 function mulHighSigned(a: number, b: number): number {
   return (mulHighUnsigned(a, b) - (a < 0 ? b : 0) - (b < 0 ? a : 0)) | 0;
@@ -88,16 +82,12 @@ function mulOne(c: X86Cpu, i: Insn): void {
     c.setReg32(RDX, hi);
     setMulFlags(c, 4, signed ? hi !== (lo >> 31) : hi !== 0, lo, 0);
   } else {
-    const araw = big(c.reg32(RAX), c.regHi(RAX));
-    const braw = big(src, srcH);
-    const a = signed ? BigInt.asIntN(64, araw) : araw;
-    const b = signed ? BigInt.asIntN(64, braw) : braw;
-    const p = BigInt.asUintN(128, a * b);
-    const low = BigInt.asUintN(64, p), high = p >> 64n;
-    c.setReg64(RAX, lo32(low), hi32(low));
-    c.setReg64(RDX, lo32(high), hi32(high));
-    const ovf = signed ? BigInt.asIntN(128, p) !== BigInt.asIntN(64, low) : high !== 0n;
-    setMulFlags(c, 8, ovf, lo32(low), hi32(low));
+    mul64(c.reg32(RAX), c.regHi(RAX), src | 0, srcH | 0, signed);
+    const l0 = product[0]!, l1 = product[1]!, h0 = product[2]!, h1 = product[3]!;
+    c.setReg64(RAX, l0, l1);
+    c.setReg64(RDX, h0, h1);
+    const ext = signed ? l1 >> 31 : 0;
+    setMulFlags(c, 8, h0 !== ext || h1 !== ext, l0, l1);
   }
 }
 
@@ -113,10 +103,10 @@ function imulReg(c: X86Cpu, i: Insn, a: number, aH: number, b: number, bH: numbe
     c.setReg32(i.reg, lo);
     setMulFlags(c, 4, (a | 0) * (b | 0) !== lo, lo, 0);
   } else {
-    const p = BigInt.asIntN(64, big(a, aH)) * BigInt.asIntN(64, big(b, bH));
-    const low = BigInt.asIntN(64, p);
-    c.setReg64(i.reg, lo32(low), hi32(low));
-    setMulFlags(c, 8, low !== p, lo32(low), hi32(low));
+    mul64(a | 0, aH | 0, b | 0, bH | 0, true);
+    const l0 = product[0]!, l1 = product[1]!, ext = l1 >> 31;
+    c.setReg64(i.reg, l0, l1);
+    setMulFlags(c, 8, product[2] !== ext || product[3] !== ext, l0, l1);
   }
 }
 
