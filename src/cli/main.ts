@@ -14,6 +14,8 @@ const COMMANDS: Record<string, Command> = {
   selftest: { summary: 'run the bare-metal CPU test guests on the engine', load: () => import('./commands/selftest.js') },
   guest: { summary: "build the Debian test guest (stock kernel + busybox initramfs)", load: () => import('./commands/guest.js') },
   disk: { summary: 'create, inspect, convert, resize, compact, merge and check virtual disks', load: () => import('./commands/disk.js') },
+  serve: { summary: 'run the host service (inventory, REST API, VM workers)', load: () => import('./commands/serve.js') },
+  vm: { summary: 'create, list, start, stop, change and delete VMs through the host service', load: () => import('./commands/vm.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,22 @@
+/**
+ * Test entry point: runs the host service with the FAKE runtime (the test double) on a data
+ * directory, as its own process, so tests can kill and restart it. Prints one JSON line
+ * {"addresses": [...]} when serving. Usage: node serve-fake.js DATA_DIR [LISTEN...]
+ */
+import { parseListenAddress } from '../../../src/host/listen-address.js';
+import { HostService } from '../../../src/host/service.js';
+
+const [dataDir, ...listen] = process.argv.slice(2);
+if (dataDir === undefined) throw new Error('usage: serve-fake DATA_DIR [LISTEN...]');
+const service = await HostService.start({
+  dataDir,
+  listen: listen.map(parseListenAddress),
+  runtime: 'fake',
+  log: (line) => process.stderr.write(`service: ${line}\n`),
+});
+process.stdout.write(JSON.stringify({ addresses: service.addresses, recovery: service.recovery }) + '\n');
+const stop = (): void => {
+  void service.close().then(() => process.exit(0));
+};
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);
