@@ -9,13 +9,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { gzipSync } from 'node:zlib';
 import { UserError } from '../common/errors.js';
 import { writeCpio, S_IFDIR, S_IFREG, S_IFLNK, S_IFCHR, type CpioEntry } from './cpio.js';
 import { indexModules, dependencyClosure } from './kernel-modules.js';
 
 /** Bump when the initramfs contents change so caches rebuild. */
-const BUILDER_VERSION = 1;
+const BUILDER_VERSION = 2;
 
 /** Drivers later issues need (virtio and Hyper-V synthetic devices). */
 export const GUEST_MODULES = [
@@ -23,6 +22,14 @@ export const GUEST_MODULES = [
   'hv_vmbus', 'hv_storvsc', 'hv_netvsc', 'hv_utils', 'hv_balloon', 'hid_hyperv', 'hyperv_keyboard',
   'ext4', 'crc32c_generic',
 ];
+
+/**
+ * The command line `viridian run` gives this guest by default: the console on COM1, and a soft-
+ * lockup threshold of 60 s (120 s to report) instead of 10 s, because the interpreted CPU is about
+ * a hundred times slower than the hardware the kernel's watchdog expects: long loops such as the
+ * boot-time W+X page-table walk (CONFIG_DEBUG_WX) take over 20 s of real time.
+ */
+export const DEBIAN_GUEST_CMDLINE = 'console=ttyS0 watchdog_thresh=60';
 
 export interface GuestImage {
   kernel: string;
@@ -69,7 +76,11 @@ export PATH=/bin:/sbin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev 2>/dev/null
-for m in $(cat /etc/viridian/modules); do insmod /lib/modules/$m 2>/dev/null; done
+# Hyper-V drivers only when VMBus came up (hv_vmbus refuses to load elsewhere).
+for m in $(cat /etc/viridian/modules); do
+  case $m in hv_vmbus*) ;; hv_*|hid_hyperv*|hyperv_*) [ -d /sys/bus/vmbus ] || continue ;; esac
+  insmod /lib/modules/$m 2>/dev/null
+done
 echo "viridian-guest: /init reached ($(uname -r))"
 cmd=$(sed -n 's/.*viridian.autorun=\\([^ ]*\\).*/\\1/p' /proc/cmdline | sed 's/%20/ /g')
 if [ -n "$cmd" ]; then
@@ -134,7 +145,9 @@ export function ensureDebianGuest(opts: { cacheDir?: string; rebuild?: boolean; 
     const out = join(work, 'out');
     mkdirSync(out);
     copyFileSync(join(work, 'kernel', 'boot', `vmlinuz-${kver}`), join(out, 'vmlinuz'));
-    writeFileSync(join(out, 'initrd.img'), gzipSync(cpio, { level: 6 }));
+    // Uncompressed: the guest would otherwise spend tens of seconds inflating it on an
+    // interpreted CPU; a few extra megabytes of host disk are cheaper.
+    writeFileSync(join(out, 'initrd.img'), cpio);
     const image: GuestImage = { kernel: join(dir, 'vmlinuz'), initrd: join(dir, 'initrd.img'), kernelVersion: kver, modules, dir };
     writeFileSync(join(out, 'manifest.json'), JSON.stringify(image, null, 2) + '\n');
     // Publish atomically: a crash mid-build never leaves a half-written guest in the cache.

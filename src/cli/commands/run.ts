@@ -27,7 +27,8 @@ Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
 
   --kernel FILE    Linux bzImage or Multiboot v1 image (ELF or a.out-kludge)
   --initrd FILE    initial ramdisk (a Multiboot module for Multiboot kernels)
-  --append TEXT    kernel command line (default for the Debian guest: console=ttyS0)
+  --append TEXT    kernel command line (default for the Debian guest: console=ttyS0
+                   watchdog_thresh=60)
   --memory SIZE    guest RAM, e.g. 512M or 2G (default 512M)
   --cpus N         virtual processors, 1..${MAX_CPUS} (default 1)
   --disk SPEC      a virtio-blk disk: FILE[,readonly][,format=raw|vhd|vhdx|vmdk|qcow2]; repeat
@@ -85,9 +86,9 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
   let kernelFile = v.kernel, initrdFile = v.initrd, cmdline = v.append;
   if (kernelFile === undefined) {
     if (initrdFile !== undefined) throw new UserError('--initrd needs --kernel');
-    const { ensureDebianGuest } = await import('../../images/debian-guest.js');
+    const { ensureDebianGuest, DEBIAN_GUEST_CMDLINE } = await import('../../images/debian-guest.js');
     const g = ensureDebianGuest({ log: (l) => process.stderr.write(`viridian: ${l}\n`) });
-    kernelFile = g.kernel; initrdFile = g.initrd; cmdline ??= 'console=ttyS0';
+    kernelFile = g.kernel; initrdFile = g.initrd; cmdline ??= DEBIAN_GUEST_CMDLINE;
   }
   return {
     kernelFile, kernel: readInput('--kernel', kernelFile), initrd: initrdFile === undefined ? undefined : readInput('--initrd', initrdFile),
