@@ -26,10 +26,10 @@ const ID = 'vm.virtio.pci';
 /** Windows' virtio drivers match this subsystem ID (QEMU's); the spec asks for 0x40 or more. */
 const SUBSYSTEM_ID = 0x1100;
 
-export interface VirtioPciOptions {
+export interface VirtioPciOptions<D extends VirtioDevice = VirtioDevice> {
   /** Name in error messages, saved-state records and the MMIO map, e.g. "virtio-blk0". */
   name: string;
-  device: VirtioDevice;
+  device: D;
   memory: GuestMemory;
   mmio: MmioBus;
   msi: MsiTarget;
@@ -47,8 +47,9 @@ function checkDevice(name: string, d: VirtioDevice): void {
   }
 }
 
-export class VirtioPciFunction extends PciFunction {
-  readonly device: VirtioDevice;
+/** `D` is the device model's own type, so its host API (fn.device.setTarget(...)) stays typed. */
+export class VirtioPciFunction<D extends VirtioDevice = VirtioDevice> extends PciFunction {
+  readonly device: D;
   readonly msix: MsixCapability;
   readonly layout: VirtioBarLayout;
   readonly transport: VirtioPciTransport;
@@ -57,7 +58,7 @@ export class VirtioPciFunction extends PciFunction {
   private restoring = false;
   private registeredAt: number | undefined;
 
-  constructor(o: VirtioPciOptions) {
+  constructor(o: VirtioPciOptions<D>) {
     checkDevice(o.name, o.device);
     super({
       name: o.name, vendorId: VIRTIO_PCI_VENDOR, deviceId: VIRTIO_PCI_DEVICE_BASE + o.device.deviceType,
@@ -80,7 +81,7 @@ export class VirtioPciFunction extends PciFunction {
     this.onConfigWrite((off, size) => this.cfgWindowWrite(off, size));
   }
 
-  private placeBar(o: VirtioPciOptions, base: number | undefined): void {
+  private placeBar(o: VirtioPciOptions<D>, base: number | undefined): void {
     // Only a range this function registered is removed: a refused placement owns nothing.
     if (this.registeredAt !== undefined) { o.mmio.unregister(this.registeredAt); this.registeredAt = undefined; }
     if (base === undefined) return;
