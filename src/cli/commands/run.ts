@@ -13,13 +13,17 @@ import { SerialConsole, parseSerialTarget } from '../run/serial-console.js';
 import { parseDiskArg, type DiskArg } from '../run/disk-arg.js';
 import { openImage } from '../../storage/registry.js';
 import type { DiskImage } from '../../storage/disk-image.js';
-import { MAX_DISKS } from '../../vm/machine/pci-devices.js';
+import { MAX_DISKS, MAX_NICS, type MachineNic } from '../../vm/machine/pci-devices.js';
+import { parseNicArg, type NicArg } from '../run/nic-arg.js';
+import { StreamSocketBackend } from '../../vm/net/stream-socket-backend.js';
+import { randomMac } from '../../vm/net/mac-address.js';
 
 /** Exit status when the guest resets and --no-reboot is given (debug-exit statuses are odd). */
 export const RESET_STATUS = 4;
 
 const HELP = `usage: viridian run [--kernel FILE] [--initrd FILE] [--append "CMDLINE"] [--memory SIZE]
-                    [--cpus N] [--disk FILE[,readonly][,format=F]]... [--no-reboot]
+                    [--cpus N] [--disk FILE[,readonly][,format=F]]... [--nic socket=PATH[,mac=M]]...
+                    [--no-reboot]
                     [--serial stdio|file:PATH|none] [--boot-protocol auto|linux|pvh]
 
 Runs one VM in the foreground with COM1 as its console. Without --kernel, boots the project's
@@ -33,6 +37,9 @@ Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
   --cpus N         virtual processors, 1..${MAX_CPUS} (default 1)
   --disk SPEC      a virtio-blk disk: FILE[,readonly][,format=raw|vhd|vhdx|vmdk|qcow2]; repeat
                    for more (the guest sees /dev/vda, /dev/vdb, ... in this order)
+  --nic SPEC       a virtio-net NIC on a Unix stream socket shared with other VMs (QEMU's
+                   -netdev stream framing): socket=PATH[,mac=52:54:00:xx:xx:xx]; the first VM
+                   listens, later ones connect; repeat for more NICs
   --no-reboot      end the VM when the guest resets instead of restarting it
   --serial TARGET  where COM1 goes: stdio (default), file:PATH or none
   --boot-protocol  auto (default): a bzImage whose kernel carries a PVH note is decompressed on
@@ -46,7 +53,7 @@ ${RESET_STATUS} guest reset with --no-reboot (triple faults print the CPU state)
 
 interface RunConfig {
   kernelFile: string; kernel: Uint8Array; initrd: Uint8Array | undefined; cmdline: string;
-  memory: number; cpus: number; noReboot: boolean; serial: string; disks: DiskArg[]; protocol: BootProtocol;
+  memory: number; cpus: number; noReboot: boolean; serial: string; disks: DiskArg[]; nics: NicArg[]; protocol: BootProtocol;
 }
 
 function readInput(flag: string, path: string): Uint8Array {
@@ -72,7 +79,7 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
       options: {
         kernel: { type: 'string' }, initrd: { type: 'string' }, append: { type: 'string' },
         memory: { type: 'string' }, cpus: { type: 'string' }, 'no-reboot': { type: 'boolean' },
-        serial: { type: 'string' }, disk: { type: 'string', multiple: true }, 'boot-protocol': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        serial: { type: 'string' }, disk: { type: 'string', multiple: true }, nic: { type: 'string', multiple: true }, 'boot-protocol': { type: 'string' }, help: { type: 'boolean', short: 'h' },
       },
     });
   } catch (e) {
@@ -93,7 +100,7 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
   return {
     kernelFile, kernel: readInput('--kernel', kernelFile), initrd: initrdFile === undefined ? undefined : readInput('--initrd', initrdFile),
     cmdline: cmdline ?? '', memory, cpus, noReboot: v['no-reboot'] === true, serial: v.serial ?? 'stdio',
-    disks: (v.disk ?? []).map(parseDiskArg), protocol: parseProtocol(v['boot-protocol'] ?? 'auto'),
+    disks: (v.disk ?? []).map(parseDiskArg), nics: (v.nic ?? []).map(parseNicArg), protocol: parseProtocol(v['boot-protocol'] ?? 'auto'),
   };
 }
 
@@ -101,11 +108,18 @@ export async function main(argv: string[]): Promise<number> {
   const cfg = await parse(argv);
   if (cfg === undefined) return 0;
   if (cfg.disks.length > MAX_DISKS) throw new UserError(`--disk: at most ${MAX_DISKS} disks`);
+  if (cfg.nics.length > MAX_NICS) throw new UserError(`--nic: at most ${MAX_NICS} NICs`);
   const disks: DiskImage[] = [];
+  const nics: MachineNic[] = [];
   try {
     for (const d of cfg.disks) disks.push(await openImage(d.path, { readOnly: d.readOnly, ...(d.format !== undefined ? { format: d.format } : {}) }));
-    return await runWithDisks(cfg, disks);
+    for (const n of cfg.nics) {
+      const backend = await StreamSocketBackend.open({ path: n.socket, log: (l) => process.stderr.write(`\r\nviridian: ${n.socket}: ${l}\r\n`) });
+      nics.push({ mac: n.mac ?? randomMac(), backend });
+    }
+    return await runWithDisks(cfg, disks, nics);
   } finally {
+    for (const n of nics) await n.backend.close();
     for (const d of disks) {
       if (!d.readOnly) await d.flush().catch((e: unknown) => process.stderr.write(`viridian: flushing a disk failed: ${(e as Error).message}\n`));
       await d.close();
@@ -113,12 +127,13 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runWithDisks(cfg: RunConfig, disks: DiskImage[]): Promise<number> {
+async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic[]): Promise<number> {
+  let loop: VmLoop | undefined;
   const console = new SerialConsole(parseSerialTarget(cfg.serial));
   const onDeviceError = (message: string): void => { process.stderr.write(`\r\nviridian: ${message}\r\n`); };
   const create = (): Machine => {
     const m = new Machine({
-      memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console, rng: true, onDeviceError,
+      memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console, rng: true, onDeviceError, nics, wake: () => loop?.kick(),
       disks: disks.map((device, i) => ({ device, readOnly: cfg.disks[i]!.readOnly })),
     });
     bootKernel(m, { kernelFile: cfg.kernelFile, kernel: cfg.kernel, initrd: cfg.initrd, cmdline: cfg.cmdline, protocol: cfg.protocol });
@@ -126,7 +141,6 @@ async function runWithDisks(cfg: RunConfig, disks: DiskImage[]): Promise<number>
     console.deliver = (bytes) => uart.receive(bytes.subarray(0, uart.rxSpace()));
     return m;
   };
-  let loop: VmLoop;
   try {
     loop = new VmLoop({
       create, noReboot: cfg.noReboot, resetStatus: RESET_STATUS,
@@ -138,23 +152,24 @@ async function runWithDisks(cfg: RunConfig, disks: DiskImage[]): Promise<number>
     if (e instanceof RangeError) throw new UserError(e.message);
     throw e;
   }
-  console.onQuit = () => loop.stop(130);
-  console.onInput = () => loop.kick();
-  console.onOutputClosed = () => loop.stop(141);
-  const onSignal = (status: number) => () => loop.stop(status);
+  const vm = loop;
+  console.onQuit = () => vm.stop(130);
+  console.onInput = () => vm.kick();
+  console.onOutputClosed = () => vm.stop(141);
+  const onSignal = (status: number) => () => vm.stop(status);
   const sigint = onSignal(130), sigterm = onSignal(143);
   process.on('SIGINT', sigint);
   process.on('SIGTERM', sigterm);
   console.attachStdin();
   let exit: VmExit;
   try {
-    exit = await loop.run();
+    exit = await vm.run();
   } finally {
     console.close();
     process.off('SIGINT', sigint);
     process.off('SIGTERM', sigterm);
   }
-  report(exit, cfg, loop.machine);
+  report(exit, cfg, vm.machine);
   return exit.status;
 }
 

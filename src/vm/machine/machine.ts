@@ -14,13 +14,17 @@ import { PcBoard } from './pc-board.js';
 import { planMemory, type MemoryPlan } from './memory-layout.js';
 import { describeCpuState } from './cpu-state-text.js';
 import { acpiConfig, installAcpiTables } from './acpi-setup.js';
-import { attachPciDevices, type MachineDisk } from './pci-devices.js';
+import { attachPciDevices, type MachineDisk, type MachineNic } from './pci-devices.js';
 
 export interface MachineOptions {
   memoryBytes: number;
   cpus: number;
   /** Disks for virtio-blk, in order (opened by the caller, which also closes them). */
   disks?: MachineDisk[];
+  /** NICs (virtio-net), in order; their backends belong to the caller. */
+  nics?: MachineNic[];
+  /** Called when host-side events (network frames) need the VM loop to run now. */
+  wake?: () => void;
   /** A virtio-rng device feeding the guest host entropy. */
   rng?: boolean;
   /** Guest errors that devices report (malformed queues and the like), for the operator's log. */

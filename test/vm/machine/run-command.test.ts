@@ -70,6 +70,12 @@ test('--serial file:PATH writes COM1 to the file, none discards it', () => {
   assert.equal(r.stdout, '');
 });
 
+test('a NIC on a socket: the VM runs with it and the socket is cleaned up after', () => {
+  const sock = join(dir, 'net.sock');
+  const r = run(['--kernel', guest, '--append', 'e', '--nic', `socket=${sock},mac=52:54:00:12:34:56`]);
+  assert.equal(r.status, 85, r.stderr);
+});
+
 test('bad input: one line naming the problem, status 2', () => {
   const cases: [string[], RegExp][] = [
     [['--kernel', join(dir, 'missing')], /--kernel: cannot read .*missing: no such file/],
@@ -78,8 +84,11 @@ test('bad input: one line naming the problem, status 2', () => {
     [['--kernel', guest, '--cpus', '0'], /--cpus: '0' must be a whole number/],
     [['--kernel', guest, '--serial', 'tcp:1'], /--serial: 'tcp:1'/],
     [['--kernel', guest, '--bogus'], /Unknown option '--bogus'/],
-    [['--kernel', 'package.json'], /package.json: is an unknown format; --kernel accepts/],
+    [['--kernel', 'package.json'], /package.json: is not a kernel Viridian can boot .*accepted: a Linux bzImage/],
     [['--kernel', guest, '--initrd', join(dir, 'nope')], /--initrd: cannot read/],
+    [['--kernel', guest, '--nic', 'tap=x'], /--nic: 'tap=x'/],
+    [['--kernel', guest, '--nic', `socket=${join(dir, 's')},mac=01:00:00:00:00:01`], /mac/],
+    [['--kernel', guest, '--disk', `${join(dir, 'd')},format=iso`], /--disk .*format 'iso'/],
   ];
   for (const [args, re] of cases) {
     const r = run(args);
