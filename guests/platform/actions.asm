@@ -7,6 +7,7 @@
 ;   a  reset through the ACPI reset register (0x60C <- 6)
 ;   t  triple fault (empty IDT, then INT3)
 ;   s  echo COM1 input back until 'q', then exit with 0x2a
+;   b  wait for the ACPI power button (PWRBTN_STS in PM1a_STS, polled), then S5
 ; Every path first prints "actions:" and the command line on COM1.
 
         bits 32
@@ -50,6 +51,8 @@ entry:
         je do_triple
         cmp al, 's'
         je do_echo
+        cmp al, 'b'
+        je do_button
         mov al, 0x7f            ; unknown action
         out 0xf4, al
         jmp halt
@@ -93,6 +96,14 @@ do_echo:
         call putc
         mov dx, COM1 + 5
         jmp .wait
+
+do_button:
+        mov dx, 0x600           ; PM1a_STS
+.poll:  in ax, dx
+        test ax, 1 << 8         ; PWRBTN_STS
+        jz .poll
+        out dx, ax              ; write-1-to-clear, as an OSPM does
+        jmp do_poweroff
 
 halt:   hlt
         jmp halt

@@ -143,7 +143,9 @@ class Reader {
   u8(): number { this.need(1); return this.buf[this.pos++]!; }
   u32(): number { this.need(4); const v = this.view.getUint32(this.pos, true); this.pos += 4; return v; }
   f64(): number { this.need(8); const v = this.view.getFloat64(this.pos, true); this.pos += 8; return v; }
-  bytes(n: number): Uint8Array { this.need(n); const b = this.buf.slice(this.pos, this.pos + n); this.pos += n; return b; }
+  // A copy, always: on a Node Buffer slice() is a view, and typed arrays built on its .buffer would
+  // see the whole pool.
+  bytes(n: number): Uint8Array { this.need(n); const b = new Uint8Array(this.buf.subarray(this.pos, this.pos + n)); this.pos += n; return b; }
   str(): string { return Buffer.from(this.bytes(this.u32())).toString('utf8'); }
 }
 

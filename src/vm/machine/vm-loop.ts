@@ -41,7 +41,7 @@ export class VmLoop {
     this.machine = o.create();
   }
 
-  /** Ends the run at the next burst boundary with this status (Ctrl-A x, SIGTERM, the service). */
+  /** Ends run() at the next burst boundary with this status (Ctrl-A x, SIGTERM, a pause). */
   stop(status: number): void { this.stopStatus = status; this.kick(); }
 
   /** Something happened outside the VM (input arrived): end an idle sleep now. */
@@ -52,7 +52,12 @@ export class VmLoop {
       const exit = this.burst();
       this.o.afterBurst?.();
       if (exit !== undefined) return exit;
-      if (this.stopStatus !== undefined) return { kind: 'stopped', status: this.stopStatus };
+      if (this.stopStatus !== undefined) {
+        // Taken: a later run() continues the same machine (pause, then resume).
+        const status = this.stopStatus;
+        this.stopStatus = undefined;
+        return { kind: 'stopped', status };
+      }
       if (this.machine.idle) await this.sleep(); else await new Promise<void>((r) => setImmediate(r));
     }
   }

@@ -58,8 +58,8 @@ export interface RunningService {
   kill(): Promise<void>;
 }
 
-export async function startService(h: TestHost, listen: string[] = []): Promise<RunningService> {
-  const proc = spawn(process.execPath, [SERVE, h.dataDir, ...listen], { stdio: ['ignore', 'pipe', 'pipe'] });
+export async function startService(h: TestHost, listen: string[] = [], runtime: 'fake' | 'machine' = 'fake'): Promise<RunningService> {
+  const proc = spawn(process.execPath, [SERVE, h.dataDir, ...listen], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, VIRIDIAN_TEST_RUNTIME: runtime } });
   let err = '';
   proc.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));

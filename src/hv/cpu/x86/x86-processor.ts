@@ -6,15 +6,20 @@ import type { VirtualProcessor, CpuIo } from '../../processor.js';
 import type { InterruptController } from '../../interrupts.js';
 import type { GuestMemory } from '../../memory/guest-memory.js';
 import {
-  expectState, stateNumber, stateBytes, stateBigInt, stateString, SavedStateError, type SavedState, type StateValue,
+  expectState, stateNumber, stateBytes, stateBigInt, stateString, stateBool, SavedStateError, type SavedState, type StateValue,
 } from '../../../common/saved-state.js';
 import { X86Cpu, runCpu, flushBlocks } from './engine.js';
 import { flushTlb } from './mmu.js';
 import { setArithFlags } from './flags.js';
 import { CS, LDTR, TR } from './constants.js';
+import { FpuState } from './fpu/fpu-state.js';
+
+/** Validates an FPU record without touching a live processor. */
+const probeFpu = new FpuState();
 
 const STATE_ID = 'x86.cpu';
-const STATE_VERSION = 1;
+/** 2: the whole x87/MMX/SSE record, A20 and the interrupt shadow (1 carried only XMM and MXCSR). */
+const STATE_VERSION = 2;
 
 export class X86Processor implements VirtualProcessor {
   readonly cpu: X86Cpu;
@@ -109,6 +114,9 @@ export class X86Processor implements VirtualProcessor {
       run: [c.halted ? 1 : 0, c.waitSipi ? 1 : 0, c.nmiPending ? 1 : 0, c.nmiBlocked ? 1 : 0, c.icount],
       xmm: c.fpu.xmm.slice(),
       mxcsr: c.fpu.mxcsr,
+      fpu: c.fpu.save() as unknown as StateValue,
+      a20: c.a20,
+      shadow: c.shadowUntil >= c.icount ? c.shadowUntil - c.icount : -1,
       mode: 'x86-64',
     };
     return { id: STATE_ID, version: STATE_VERSION, data };
@@ -131,6 +139,16 @@ export class X86Processor implements VirtualProcessor {
     const xmm = stateBytes(STATE_ID, d, 'xmm', 256);
     const mxcsr = stateNumber(STATE_ID, d, 'mxcsr');
     if (stateString(STATE_ID, d, 'mode') !== 'x86-64') throw new SavedStateError(STATE_ID, 'not an x86-64 processor record');
+    // Version 2 adds the full FPU record; it is validated here, before anything is changed.
+    let fpu: SavedState | undefined;
+    let a20 = true, shadow = -1;
+    if (state.version >= 2) {
+      fpu = d['fpu'] as unknown as SavedState;
+      probeFpu.restore(fpu);
+      a20 = stateBool(STATE_ID, d, 'a20');
+      shadow = stateNumber(STATE_ID, d, 'shadow');
+      if (!Number.isInteger(shadow) || shadow < -1 || shadow > 1) throw new SavedStateError(STATE_ID, "field 'shadow' must be -1, 0 or 1");
+    }
     const store = d['msrStore'];
     if (!Array.isArray(store)) throw new SavedStateError(STATE_ID, "field 'msrStore' must be a list");
     const entries: [number, bigint][] = [];
@@ -155,7 +173,9 @@ export class X86Processor implements VirtualProcessor {
     c.msrStore.clear();
     for (const [k, v] of entries) c.msrStore.set(k, v);
     c.halted = run[0] === 1; c.waitSipi = run[1] === 1; c.nmiPending = run[2] === 1; c.nmiBlocked = run[3] === 1; c.icount = run[4]!;
-    c.fpu.xmm.set(xmm); c.fpu.mxcsr = mxcsr;
+    if (fpu !== undefined) c.fpu.restore(fpu); else { c.fpu.xmm.set(xmm); c.fpu.mxcsr = mxcsr; }
+    c.a20 = a20;
+    c.shadowUntil = shadow < 0 ? -1 : c.icount + shadow;
     setArithFlags(c.lf, rflags);
     c.eflags = (rflags & ~0x8d5) | 2;
     c.paging = (c.cr0 & 0x80000000) !== 0;
