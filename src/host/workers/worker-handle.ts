@@ -13,7 +13,11 @@ import { FRAME_CONSOLE_IN, FRAME_CONSOLE_OUT, FRAME_JSON, FrameDecoder, encodeFr
 import { PROTOCOL_VERSION, parseWorkerMessage, type ExitOutcome, type WorkerMessage, type WorkerOp, type WorkerState } from './ipc-protocol.js';
 import type { WorkerFiles } from './worker-files.js';
 
-const HELLO_TIMEOUT_MS = 5_000;
+/**
+ * The worker already listens when we connect, so silence means a starved or hung process; on a
+ * loaded two-core host 50 workers starting at once took longer than 5 s to answer.
+ */
+const HELLO_TIMEOUT_MS = 30_000;
 /** Generous: restoring or saving a large VM takes a while; a hung worker still gets noticed. */
 const SLOW_OPS: readonly WorkerOp[] = ['start', 'save', 'turn-off'];
 const SLOW_TIMEOUT_MS = 120_000;
