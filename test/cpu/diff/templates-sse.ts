@@ -112,6 +112,33 @@ export function sseTemplates(): Template[] {
   }
   for (const s of ['al', 'cx', 'edx', 'byte [rbx]', 'word [rbx+1]', 'dword [rbx+2]']) add(`crc32 eax, ${s}`, 'sse4_2');
   add('crc32 rax, rcx', 'sse4_2'); add('crc32 rax, qword [rbx]', 'sse4_2'); add('crc32 r9, r10b', 'sse4_2');
+  // SSE4.2, every meaningful imm8 (0-127). Each template runs an index form, saves its flags with
+  // PUSHFQ (arithmetic bits only, so the window comparison checks them), then a mask form of the
+  // other length kind: every instruction meets every imm8, with operand forms (REX registers,
+  // aligned and unaligned memory) and REX.W lengths cycled by imm8.
+  for (let imm = 0; imm < 128; imm++) {
+    const h = '0x' + imm.toString(16), a = STR_FORMS[imm % 4]!, b = STR_FORMS[(imm + 2) % 4]!, w = imm % 3 === 0 ? 'o64 ' : '';
+    const init = stringCase(imm, [a, b]);
+    add(`${w}pcmpestri ${a.asm}, ${h}\n${SAVE_FLAGS}\npcmpistrm ${b.asm}, ${h}`, 'sse4_2', { init });
+    add(`pcmpistri ${a.asm}, ${h}\n${SAVE_FLAGS}\n${w}pcmpestrm ${b.asm}, ${h}`, 'sse4_2', { init });
+  }
+  // imm8[7] is reserved: the host ignores it, and so must the engine.
+  for (const imm of [0x80, 0x8d, 0xc4, 0xff]) {
+    const h = '0x' + imm.toString(16), init = stringCase(imm, [STR_FORMS[0]!, STR_FORMS[2]!]);
+    add(`pcmpestri xmm1, xmm2, ${h}\n${SAVE_FLAGS}\npcmpistrm xmm3, [rbx], ${h}`, 'sse4_2', { init });
+  }
+  add('pcmpgtq xmm1, xmm2', 'sse4_2', { name: 'pcmpgtq xmm1, xmm2 (edge quadwords)', init: qwordEdges });
+  add('pcmpgtq xmm9, [rbx+16]', 'sse4_2', { name: 'pcmpgtq xmm9, [rbx+16] (edge quadwords)', init: qwordEdges });
+  add('pcmpgtq xmm1, [rbx+8]', 'sse4_2', { name: 'pcmpgtq xmm1, [rbx+8] (misaligned: #GP)' });
+  // CRC32: every source size and register class (high bytes, REX bytes, REX.W), memory at any
+  // alignment, the 66-prefixed word form in both prefix orders, and a 16-byte chain.
+  for (const s of ['bl', 'sil', 'r10b', 'byte [rbx+3]', 'r11w', 'word [rbx+5]', 'r12d', 'dword [rbx+7]', 'ecx']) add(`crc32 r9d, ${s}`, 'sse4_2');
+  for (const s of ['dl', 'dil', 'byte [rbx+1]', 'r15', 'qword [rbx+9]']) add(`crc32 r14, ${s}`, 'sse4_2');
+  add('crc32 eax, ah', 'sse4_2'); add('crc32 edx, bh', 'sse4_2');
+  add('db 0xf2, 0x66, 0x0f, 0x38, 0xf1, 0xc1', 'sse4_2', { name: 'crc32 eax, cx (F2 before 66)' });
+  add('db 0x66, 0xf2, 0x0f, 0x38, 0xf0, 0xc1', 'sse4_2', { name: 'crc32 eax, cl (66-prefixed byte form)' });
+  add('db 0x66, 0xf2, 0x48, 0x0f, 0x38, 0xf1, 0xc1', 'sse4_2', { name: 'crc32 rax, rcx (66 with REX.W)' });
+  add('crc32 rax, qword [rbx]\ncrc32 rax, qword [rbx+8]', 'sse4_2');
   return t;
 }
 
@@ -133,4 +160,99 @@ function sparseStrings(c: CaseInput, r: Rng): void {
   const m = new Uint8Array(16);
   for (let i = 0; i < 16; i++) m[i] = r.chance(0.08) ? 0 : 0x61 + r.below(4);
   putData(c, RBX_OFFSET, m);
+}
+
+/** PUSHFQ keeping only CF PF AF ZF SF OF, so the saved image compares where both sides agree on IF/RF. */
+const SAVE_FLAGS = 'pushfq\nand qword [rsp], 0x8d5';
+
+/** A string-compare operand pair: nasm text, arg1's XMM register, arg2's XMM register or window offset. */
+interface StrForm { asm: string; arg1: number; arg2: { xmm: number } | { mem: number } }
+const STR_FORMS: StrForm[] = [
+  { asm: 'xmm1, xmm2', arg1: 1, arg2: { xmm: 2 } },
+  { asm: 'xmm9, xmm14', arg1: 9, arg2: { xmm: 14 } },
+  { asm: 'xmm3, [rbx]', arg1: 3, arg2: { mem: RBX_OFFSET } },
+  { asm: 'xmm4, [rbx+0x27]', arg1: 4, arg2: { mem: RBX_OFFSET + 0x27 } },
+];
+
+/** Byte elements: a small alphabet (so matches happen), sign-boundary values and zeros (terminators). */
+const BYTE_ELEMS = [0x61, 0x62, 0x63, 0x64, 0x61, 0x62, 0x00, 0x01, 0x7f, 0x80, 0x81, 0xfe, 0xff];
+/** Word elements: the same idea, with zero and non-zero halves in either byte. */
+const WORD_ELEMS = [0x0061, 0x0062, 0x0063, 0x0061, 0x6100, 0x0000, 0x0001, 0x7fff, 0x8000, 0x8001, 0xffff, 0xff61, 0x0080, 0x00ff];
+
+function stringVector(r: Rng, words: boolean): Uint8Array {
+  const v = new Uint8Array(16);
+  const n = words ? 8 : 16;
+  const zeros = r.pick([0, 0.05, 0.1, 0.3]);
+  for (let k = 0; k < n; k++) {
+    let e: number;
+    if (r.chance(zeros)) e = 0;
+    else if (r.chance(0.1)) e = r.below(words ? 0x10000 : 0x100);
+    else e = r.pick(words ? WORD_ELEMS : BYTE_ELEMS);
+    if (words) { v[2 * k] = e & 0xff; v[2 * k + 1] = e >> 8; } else v[k] = e;
+  }
+  return v;
+}
+
+/**
+ * Relates arg1 to arg2 now and then, since random strings rarely agree: arg1 becomes a copy of
+ * arg2 (equal each), a slice of it (equal ordered finds the needle, possibly at the end), or
+ * ordered range pairs around arg2's elements (ranges).
+ */
+function relate(r: Rng, a1: Uint8Array, a2: Uint8Array, words: boolean): void {
+  const size = words ? 2 : 1, n = 16 / size;
+  switch (r.below(5)) {
+    case 0: a1.set(a2); if (r.chance(0.5)) a1.fill(0, r.below(n) * size); break;
+    case 1: { const at = r.below(n), len = 1 + r.below(n); a1.fill(0); a1.set(a2.subarray(at * size, Math.min(16, (at + len) * size))); if (r.chance(0.5)) a1.fill(0, r.below(n) * size); break; }
+    case 2: {
+      const dv = view(a1), src = view(a2), signed = r.chance(0.5);
+      for (let k = 0; k + 1 < n; k += 2) {
+        const x = size === 2 ? (signed ? src.getInt16(r.below(n) * 2, true) : src.getUint16(r.below(n) * 2, true)) : (signed ? src.getInt8(r.below(n)) : src.getUint8(r.below(n)));
+        const lo = x - r.below(3), hi = x + r.below(3);
+        if (size === 2) { dv.setUint16(k * 2, lo & 0xffff, true); dv.setUint16(k * 2 + 2, hi & 0xffff, true); } else { a1[k] = lo & 0xff; a1[k + 1] = hi & 0xff; }
+      }
+      break;
+    }
+    default: break; // unrelated strings
+  }
+}
+
+/** An explicit length: in range, beyond it, negative, or a 64-bit value whose halves disagree (REX.W). */
+function stringLength(r: Rng, n: number): bigint {
+  switch (r.below(8)) {
+    case 0: case 1: case 2: return BigInt(r.below(n + 1));
+    case 3: return BigInt(n + 1 + r.below(20));
+    case 4: return BigInt.asUintN(64, -BigInt(1 + r.below(n + 4)));
+    case 5: return BigInt.asUintN(32, -BigInt(1 + r.below(n + 4))); // negative as EAX, huge as RAX
+    case 6: return r.pick([0x7fffffffn, 0x80000000n, 0xffffffffn, 0x1_0000_0003n, 0xffffffff_00000004n, 0x8000000000000000n, 0x7fffffffffffffffn, 0xffffffff_fffffff0n, 0xffffffff_ffffffefn, BigInt(n), 0n]);
+    default: return r.u64();
+  }
+}
+
+function stringCase(imm: number, forms: readonly StrForm[]): (c: CaseInput, r: Rng) => void {
+  const words = (imm & 1) !== 0;
+  return (c, r) => {
+    sse(c, r);
+    for (const f of forms) {
+      const a1 = stringVector(r, words), a2 = stringVector(r, words);
+      relate(r, a1, a2, words);
+      c.fxsave.set(a1, 160 + f.arg1 * 16);
+      if ('xmm' in f.arg2) c.fxsave.set(a2, 160 + f.arg2.xmm * 16); else putData(c, f.arg2.mem, a2);
+    }
+    c.gpr[R.RAX] = stringLength(r, words ? 8 : 16);
+    c.gpr[R.RDX] = stringLength(r, words ? 8 : 16);
+  };
+}
+
+/** Quadwords at the signed edges, and pairs equal in the high half so the low half decides unsigned. */
+function qwordEdges(c: CaseInput, r: Rng): void {
+  sse(c, r);
+  const q = (): bigint => r.chance(0.5) ? r.edgy() : r.pick([0n, 1n, 0x7fffffffffffffffn, 0x8000000000000000n, 0xffffffffffffffffn, 0x80000000n, 0xffffffff_7fffffffn]);
+  const a = new Uint8Array(16), b = new Uint8Array(16);
+  for (let k = 0; k < 2; k++) {
+    const x = q();
+    const y = r.chance(0.3) ? x : r.chance(0.5) ? (x & 0xffffffff_00000000n) | BigInt(r.u32()) : q();
+    view(a).setBigUint64(k * 8, x, true); view(b).setBigUint64(k * 8, y, true);
+  }
+  c.fxsave.set(a, 160 + 16); c.fxsave.set(b, 160 + 2 * 16); c.fxsave.set(a, 160 + 9 * 16);
+  putData(c, RBX_OFFSET + 16, b);
 }

@@ -16,7 +16,7 @@ void CR4_VME; void CR4_PVI;
 
 /** Which optional instruction groups are advertised. */
 export const FEATURES = {
-  sse3: true, ssse3: true, sse41: true, sse42: false, popcnt: true, movbe: true, cx16: true,
+  sse3: true, ssse3: true, sse41: true, sse42: true, popcnt: true, movbe: true, cx16: true,
   lzcnt: true, x87: true, sse: true, sse2: true, lahfLm: true,
 };
 

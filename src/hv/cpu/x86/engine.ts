@@ -19,6 +19,7 @@ import './insn/sse-float.js';
 import './insn/sse-convert.js';
 import './insn/sse-ssse3.js';
 import './insn/sse-sse41.js';
+import './insn/sse-sse42.js';
 import './insn/x87-arith.js';
 import './insn/x87-load.js';
 import './insn/x87-control.js';
