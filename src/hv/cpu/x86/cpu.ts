@@ -56,6 +56,8 @@ export class X86Cpu {
   tscAux = 0;
   /** Guest TSC = tscSource() + tscOffset (WRMSR to IA32_TSC adjusts the offset). */
   tscOffset = 0;
+  /** IA32_TSC_ADJUST: the sum of every change software made to this processor's TSC. */
+  tscAdjust = 0;
   /**
    * The time base of the TSC, in TSC ticks (1 GHz: see cpuid.ts). The platform sets it to the VM
    * clock; the default counts retired instructions, which is deterministic.

@@ -86,7 +86,9 @@ export function cpuid(c: X86Cpu, leaf: number, sub: number, out: Int32Array): vo
     case 6: out[0] = 1 << 2; return;             // ARAT: the APIC timer runs in every C-state
     case 7:
       if (sub !== 0) return;
-      out[1] = 1 << 7;  // SMEP
+      // TSC_ADJUST: with the invariant TSC (0x80000007) Linux then trusts the TSC without a
+      // clocksource watchdog, which host scheduling delays would otherwise trip.
+      out[1] = (1 << 7) | (1 << 1); // SMEP, IA32_TSC_ADJUST
       out[3] = 1 << 29; // IA32_ARCH_CAPABILITIES (msr.ts): the engine does not speculate
       return;
     case 0xb: {

@@ -6,7 +6,7 @@ import type { X86Cpu } from './cpu.js';
 import { EFER_SCE, EFER_LME, EFER_LMA, EFER_NXE, CR0_PG, FS, GS } from './constants.js';
 import { readTsc } from './insn/system-misc.js';
 
-export const MSR_TSC = 0x10, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a, MSR_BIOS_SIGN = 0x8b,
+export const MSR_TSC = 0x10, MSR_TSC_ADJUST = 0x3b, MSR_APIC_BASE = 0x1b, MSR_FEATURE_CONTROL = 0x3a, MSR_BIOS_SIGN = 0x8b,
   MSR_MTRRCAP = 0xfe, MSR_SYSENTER_CS = 0x174, MSR_SYSENTER_ESP = 0x175, MSR_SYSENTER_EIP = 0x176,
   MSR_MISC_ENABLE = 0x1a0, MSR_PAT = 0x277, MSR_MTRR_DEF = 0x2ff, MSR_TSC_DEADLINE = 0x6e0,
   MSR_EFER = 0xc0000080, MSR_STAR = 0xc0000081, MSR_LSTAR = 0xc0000082, MSR_CSTAR = 0xc0000083,
@@ -45,6 +45,7 @@ export function readMsr(c: X86Cpu, index: number): bigint {
   if (p !== undefined) return p;
   switch (index) {
     case MSR_TSC: return BigInt(readTsc(c));
+    case MSR_TSC_ADJUST: return BigInt.asUintN(64, BigInt(c.tscAdjust));
     case MSR_FEATURE_CONTROL: return 1n; // locked, VMX off
     case MSR_BIOS_SIGN: return 0n;
     case MSR_PLATFORM_INFO: return 10n << 8n; // maximum non-turbo ratio
@@ -74,7 +75,20 @@ export function readMsr(c: X86Cpu, index: number): bigint {
 export function writeMsr(c: X86Cpu, index: number, v: bigint): void {
   if (c.platformMsr !== null && c.platformMsr.write(index, v)) return;
   switch (index) {
-    case MSR_TSC: c.tscOffset = Number(v) - c.tscSource(); return;
+    case MSR_TSC: {
+      // SDM: a write to the TSC moves IA32_TSC_ADJUST by the same amount.
+      const before = readTsc(c);
+      c.tscOffset = Number(v) - c.tscSource();
+      c.tscAdjust += Number(v) - before;
+      return;
+    }
+    case MSR_TSC_ADJUST: {
+      // And a write to IA32_TSC_ADJUST moves the TSC by the change.
+      const next = Number(BigInt.asIntN(64, v));
+      c.tscOffset += next - c.tscAdjust;
+      c.tscAdjust = next;
+      return;
+    }
     case MSR_BIOS_SIGN: return;
     case MSR_SYSENTER_CS: c.sysenterCs = Number(v & 0xffffn); return;
     case MSR_SYSENTER_ESP: if (!canonical(v)) c.gp(0); c.sysenterEsp = signedAddr(v); return;

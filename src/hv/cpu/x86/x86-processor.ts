@@ -18,7 +18,7 @@ import { FpuState } from './fpu/fpu-state.js';
 const probeFpu = new FpuState();
 
 const STATE_ID = 'x86.cpu';
-/** 2: the whole x87/MMX/SSE record, A20 and the interrupt shadow (1 carried only XMM and MXCSR). */
+/** 2: the whole x87/MMX/SSE record, A20, the interrupt shadow and IA32_TSC_ADJUST (1 carried only XMM and MXCSR). */
 const STATE_VERSION = 2;
 
 export class X86Processor implements VirtualProcessor {
@@ -117,6 +117,7 @@ export class X86Processor implements VirtualProcessor {
       fpu: c.fpu.save() as unknown as StateValue,
       a20: c.a20,
       shadow: c.shadowUntil >= c.icount ? c.shadowUntil - c.icount : -1,
+      tscAdjust: c.tscAdjust,
       mode: 'x86-64',
     };
     return { id: STATE_ID, version: STATE_VERSION, data };
@@ -141,11 +142,12 @@ export class X86Processor implements VirtualProcessor {
     if (stateString(STATE_ID, d, 'mode') !== 'x86-64') throw new SavedStateError(STATE_ID, 'not an x86-64 processor record');
     // Version 2 adds the full FPU record; it is validated here, before anything is changed.
     let fpu: SavedState | undefined;
-    let a20 = true, shadow = -1;
+    let a20 = true, shadow = -1, tscAdjust = 0;
     if (state.version >= 2) {
       fpu = d['fpu'] as unknown as SavedState;
       probeFpu.restore(fpu);
       a20 = stateBool(STATE_ID, d, 'a20');
+      tscAdjust = stateNumber(STATE_ID, d, 'tscAdjust');
       shadow = stateNumber(STATE_ID, d, 'shadow');
       if (!Number.isInteger(shadow) || shadow < -1 || shadow > 1) throw new SavedStateError(STATE_ID, "field 'shadow' must be -1, 0 or 1");
     }
@@ -175,6 +177,7 @@ export class X86Processor implements VirtualProcessor {
     c.halted = run[0] === 1; c.waitSipi = run[1] === 1; c.nmiPending = run[2] === 1; c.nmiBlocked = run[3] === 1; c.icount = run[4]!;
     if (fpu !== undefined) c.fpu.restore(fpu); else { c.fpu.xmm.set(xmm); c.fpu.mxcsr = mxcsr; }
     c.a20 = a20;
+    c.tscAdjust = tscAdjust;
     c.shadowUntil = shadow < 0 ? -1 : c.icount + shadow;
     setArithFlags(c.lf, rflags);
     c.eflags = (rflags & ~0x8d5) | 2;
