@@ -1,8 +1,8 @@
 /**
  * `viridian vm` and `viridian serve` as real processes: every verb against a service (fake
  * runtime) with --json and with tables, exit codes for 404/409/bad flags, the console through a
- * pipe, and `viridian serve` itself, which runs the real runtime (not wired yet: start fails with
- * a clear reason) and stops on SIGTERM.
+ * pipe, and `viridian serve` itself, which runs the real runtime (a VM without a kernel fails to
+ * start with a clear reason) and stops on SIGTERM.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,7 +92,7 @@ test('vm verbs through the CLI: json and tables, exit codes, console', async (t)
   assert.deepEqual(workerPids(h), []);
 });
 
-test('viridian serve: real runtime not wired yet fails cleanly; SIGTERM stops the service', async (t) => {
+test('viridian serve: a VM with nothing to boot fails cleanly; SIGTERM stops the service', async (t) => {
   const h = testHost(t);
   const serve = spawn(process.execPath, ['--input-type=module', '-e', ENTRY, 'serve', '--data-dir', h.dataDir, '--listen', 'tcp:127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   let err = '';
@@ -105,7 +105,7 @@ test('viridian serve: real runtime not wired yet fails cleanly; SIGTERM stops th
   assert.equal(viridian('vm', 'create', 'real', '--data-dir', h.dataDir).status, 0);
   const r = viridian('vm', 'start', 'real', '--data-dir', h.dataDir);
   assert.equal(r.status, 1);
-  assert.match(r.stderr, /VM engine is not connected to the worker yet/);
+  assert.match(r.stderr, /has no kernel to boot \(set one with 'viridian vm set real --kernel FILE'\)/);
   const viaTcp = viridian('vm', 'show', 'real', '--json', '--host', tcp, '--token-file', join(h.dataDir, 'access-token'));
   assert.equal(viaTcp.status, 0, viaTcp.stderr);
   assert.equal((JSON.parse(viaTcp.stdout) as Vm).state, 'failed');

@@ -1,7 +1,8 @@
 /**
  * One API listener: a Fastify instance with the route table, validation that never coerces or
  * drops fields, a small body limit, JSON-only bodies, the error mapping, and the token check on
- * every request, WebSocket upgrades included.
+ * every request, WebSocket upgrades included (the header, or the web console's session cookie).
+ * The web console's pages share the listener (src/host/web/).
  */
 import { chmodSync, lstatSync, rmSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -17,6 +18,7 @@ import { openApiDocument } from './openapi.js';
 import { routeDefs, type ApiDeps, type ApiRequest } from './routes.js';
 import { EventsQuery, NameParams } from './schemas.js';
 import { tokenCheck } from './token-auth.js';
+import { webConsole } from '../web/web-console.js';
 
 /** Large enough for any VM definition (16 disks of 4 KiB paths and 4 KiB of notes), small enough to be harmless. */
 export const BODY_LIMIT = 128 * 1024;
@@ -42,7 +44,8 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   // First, so that its hooks see every request: a refused upgrade (401, 404) then has its socket
   // closed by the plugin instead of left open, which would hold up the listener's close.
   await app.register(fastifyWebsocket, { options: { maxPayload: 64 * 1024 } });
-  app.addHook('onRequest', tokenCheck(o.token));
+  const web = webConsole(o.token);
+  app.addHook('onRequest', tokenCheck(o.token, web));
   // Actions take an optional body: absent means "{}", so unknown fields are still caught when present.
   app.addHook('preValidation', async (req) => {
     if (req.body === undefined && (req.method === 'POST' || req.method === 'PATCH')) req.body = {};
@@ -76,6 +79,7 @@ export async function buildApiServer(o: ApiServerOptions): Promise<FastifyInstan
   app.get('/metrics', async (_req, reply) => reply.type('text/plain; version=0.0.4').send(await renderMetrics(o.deps.ctx, o.startedAt)));
   app.get('/v1/vms/:name/console', { websocket: true, schema: { params: NameParams }, preValidation: (req, reply) => checkConsole(o.deps.ctx, req, reply) },
     (socket, req) => serveConsole(o.deps.ctx, socket, req));
+  web.register(app);
   return app;
 }
 

@@ -11,7 +11,9 @@
  *   fake.fail-after-ms=N          the runtime reports a failure N ms after start
  *   fake.poweroff-after-ms=N      the guest powers itself off N ms after start
  *   fake.fs-probe=PATH            at boot, try to write PATH and print the outcome on the console
- * Typing "poweroff" + Enter on the console powers the guest off.
+ * Console commands, one a line (typed characters are echoed back as a terminal would):
+ *   poweroff                      powers the guest off
+ *   echo WORDS                    prints WORDS on a line of its own: an answer, not just the echo
  */
 import { closeSync, openSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import type { StartFrom, VmRuntime, VmRuntimeConfig, VmRuntimeListeners } from '../vm-runtime.js';
@@ -136,8 +138,13 @@ export function createFakeRuntime(config: VmRuntimeConfig, listeners: VmRuntimeL
       print(text.replace(/\r/g, '\r\n'));
       for (const ch of text) {
         if (ch !== '\r' && ch !== '\n') { line += ch; continue; }
-        if (line.trim() === 'poweroff') powerOff(0);
-        else print('fake# ');
+        const command = line.trim();
+        if (command === 'poweroff') {
+          powerOff(0);
+        } else {
+          if (command.startsWith('echo ')) print(`${command.slice(5).trim()}\r\n`);
+          print('fake# ');
+        }
         line = '';
       }
     },
