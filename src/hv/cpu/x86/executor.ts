@@ -4,7 +4,7 @@
  * never cross a page (an instruction straddling two pages gets a block of its own that is not
  * cached), and are dropped when their page is written.
  */
-import { Block, type X86Cpu } from './cpu.js';
+import { Block, BLOCK_CACHE_MASK, type X86Cpu } from './cpu.js';
 import { decode, NeedMoreBytes, DecodeUd, setUndefinedHandler } from './decoder.js';
 import { F_END, type Insn } from './insn.js';
 import { translateFetch, flushWrites } from './mmu.js';
@@ -95,9 +95,14 @@ function currentBlock(c: X86Cpu): Block {
   const la = fetchLinear(c);
   const pa = translateFetch(c, la);
   const key = pa * 4 + c.modeKey();
-  const b = c.blocks.get(key);
-  if (b !== undefined) return b;
-  return buildBlock(c, la, pa, key);
+  const slot = (pa ^ (pa >>> 11)) & BLOCK_CACHE_MASK;
+  if (c.blockCacheKey[slot] === key) {
+    const hit = c.blockCache[slot]!;
+    if (hit.valid) return hit;
+  }
+  const b = c.blocks.get(key) ?? buildBlock(c, la, pa, key);
+  if (b.valid) { c.blockCacheKey[slot] = key; c.blockCache[slot] = b; }
+  return b;
 }
 
 function execBlock(c: X86Cpu, b: Block): void {

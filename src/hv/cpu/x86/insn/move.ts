@@ -130,7 +130,20 @@ def(0, 0x8d, { name: 'lea' }, lea);
 def(0, 0x86, { name: 'xchg Eb,Gb', flags: F_LOCKABLE }, xchgRM);
 def(0, 0x87, { name: 'xchg Ev,Gv', flags: F_LOCKABLE }, xchgRM);
 defRange(0, 0x90, 8, { name: 'xchg eAX,r / nop' }, xchgAcc);
-def(0, 0x90, { name: 'pause', prefix: 0xf3 }, () => { /* spin-wait hint */ });
+/**
+ * PAUSE marks a spin-wait. With several virtual processors interleaved on one host thread, the
+ * processor it waits for cannot run until this one's slice ends, so a run of PAUSEs ends the
+ * slice (what VMX calls PAUSE-loop exiting). A lone processor ignores the hint.
+ */
+const PAUSES_BEFORE_YIELD = 16;
+function pause(c: X86Cpu): void {
+  if (c.cpuCount > 1 && ++c.pauseSpins >= PAUSES_BEFORE_YIELD) {
+    c.pauseSpins = 0;
+    c.stopRequested = true;
+    c.stopBlock = true;
+  }
+}
+def(0, 0x90, { name: 'pause', prefix: 0xf3 }, pause);
 def(1, 0xb6, { name: 'movzx Gv,Eb' }, movzx);
 def(1, 0xb7, { name: 'movzx Gv,Ew' }, movzx);
 def(1, 0xbe, { name: 'movsx Gv,Eb' }, movsx);
