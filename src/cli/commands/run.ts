@@ -13,17 +13,21 @@ import { SerialConsole, parseSerialTarget } from '../run/serial-console.js';
 import { parseDiskArg, type DiskArg } from '../run/disk-arg.js';
 import { openImage } from '../../storage/registry.js';
 import type { DiskImage } from '../../storage/disk-image.js';
-import { MAX_DISKS, MAX_NICS, type MachineNic } from '../../vm/machine/pci-devices.js';
+import { MAX_CHANNELS, MAX_DISKS, MAX_NICS, machineConsole, type MachineNic } from '../../vm/machine/pci-devices.js';
 import { parseNicArg, type NicArg } from '../run/nic-arg.js';
 import { StreamSocketBackend } from '../../vm/net/stream-socket-backend.js';
 import { randomMac } from '../../vm/net/mac-address.js';
+import { parseChannelArgs, type ChannelArg } from '../run/channel-arg.js';
+import { ChannelSocket } from '../run/channel-socket.js';
+import { ControlSocket } from '../run/control-socket.js';
+import { RunControl } from '../run/run-control.js';
 
 /** Exit status when the guest resets and --no-reboot is given (debug-exit statuses are odd). */
 export const RESET_STATUS = 4;
 
 const HELP = `usage: viridian run [--kernel FILE] [--initrd FILE] [--append "CMDLINE"] [--memory SIZE]
                     [--cpus N] [--disk FILE[,readonly][,format=F]]... [--nic socket=PATH[,mac=M]]...
-                    [--no-reboot]
+                    [--balloon] [--channel unix:PATH[,name=NAME]]... [--control PATH] [--no-reboot]
                     [--serial stdio|file:PATH|none] [--boot-protocol auto|linux|pvh]
 
 Runs one VM in the foreground with COM1 as its console. Without --kernel, boots the project's
@@ -40,6 +44,14 @@ Debian guest (stock kernel + busybox initramfs; see 'viridian guest').
   --nic SPEC       a virtio-net NIC on a Unix stream socket shared with other VMs (QEMU's
                    -netdev stream framing): socket=PATH[,mac=52:54:00:xx:xx:xx]; the first VM
                    listens, later ones connect; repeat for more NICs
+  --balloon        a virtio-balloon device (00:02.0); its target is set through --control
+  --channel SPEC   an agent channel: a named virtio-console port (00:03.0; the guest's
+                   /dev/virtio-ports/NAME) joined to a Unix socket viridian listens on, one
+                   client at a time: unix:PATH[,name=NAME] (default name org.viridian.agent.N)
+  --control PATH   a control socket (0600, JSON lines, one request per line):
+                   {"execute":"status"}  {"execute":"balloon-set","target":"256M"}
+                   {"execute":"balloon-info"}  {"execute":"powerdown"} (ACPI power button)
+                   replies {"ok":true[,"result":{...}]} or {"error":"..."}
   --no-reboot      end the VM when the guest resets instead of restarting it
   --serial TARGET  where COM1 goes: stdio (default), file:PATH or none
   --boot-protocol  auto (default): a bzImage whose kernel carries a PVH note is decompressed on
@@ -54,7 +66,11 @@ ${RESET_STATUS} guest reset with --no-reboot (triple faults print the CPU state)
 interface RunConfig {
   kernelFile: string; kernel: Uint8Array; initrd: Uint8Array | undefined; cmdline: string;
   memory: number; cpus: number; noReboot: boolean; serial: string; disks: DiskArg[]; nics: NicArg[]; protocol: BootProtocol;
+  balloon: boolean; channels: ChannelArg[]; control: string | undefined;
 }
+
+/** The host ends `viridian run` opens around the VM: agent channels and the control socket. */
+interface HostEnds { channels: ChannelSocket[]; control: ControlSocket | undefined; ctx: RunControl }
 
 function readInput(flag: string, path: string): Uint8Array {
   try {
@@ -80,6 +96,7 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
         kernel: { type: 'string' }, initrd: { type: 'string' }, append: { type: 'string' },
         memory: { type: 'string' }, cpus: { type: 'string' }, 'no-reboot': { type: 'boolean' },
         serial: { type: 'string' }, disk: { type: 'string', multiple: true }, nic: { type: 'string', multiple: true }, 'boot-protocol': { type: 'string' }, help: { type: 'boolean', short: 'h' },
+        balloon: { type: 'boolean' }, channel: { type: 'string', multiple: true }, control: { type: 'string' },
       },
     });
   } catch (e) {
@@ -101,6 +118,7 @@ async function parse(argv: string[]): Promise<RunConfig | undefined> {
     kernelFile, kernel: readInput('--kernel', kernelFile), initrd: initrdFile === undefined ? undefined : readInput('--initrd', initrdFile),
     cmdline: cmdline ?? '', memory, cpus, noReboot: v['no-reboot'] === true, serial: v.serial ?? 'stdio',
     disks: (v.disk ?? []).map(parseDiskArg), nics: (v.nic ?? []).map(parseNicArg), protocol: parseProtocol(v['boot-protocol'] ?? 'auto'),
+    balloon: v.balloon === true, channels: parseChannelArgs(v.channel ?? []), control: v.control,
   };
 }
 
@@ -109,16 +127,31 @@ export async function main(argv: string[]): Promise<number> {
   if (cfg === undefined) return 0;
   if (cfg.disks.length > MAX_DISKS) throw new UserError(`--disk: at most ${MAX_DISKS} disks`);
   if (cfg.nics.length > MAX_NICS) throw new UserError(`--nic: at most ${MAX_NICS} NICs`);
+  if (cfg.channels.length > MAX_CHANNELS) throw new UserError(`--channel: at most ${MAX_CHANNELS} channels`);
   const disks: DiskImage[] = [];
   const nics: MachineNic[] = [];
+  const ctx = new RunControl(cfg.cpus);
+  const ends: HostEnds = { channels: [], control: undefined, ctx };
   try {
+    for (const c of cfg.channels) {
+      const ch = new ChannelSocket(c.name, c.socket);
+      await ch.open();
+      ends.channels.push(ch);
+    }
+    if (cfg.control !== undefined) {
+      const control = new ControlSocket(cfg.control, ctx);
+      await control.open();
+      ends.control = control;
+    }
     for (const d of cfg.disks) disks.push(await openImage(d.path, { readOnly: d.readOnly, ...(d.format !== undefined ? { format: d.format } : {}) }));
     for (const n of cfg.nics) {
       const backend = await StreamSocketBackend.open({ path: n.socket, log: (l) => process.stderr.write(`\r\nviridian: ${n.socket}: ${l}\r\n`) });
       nics.push({ mac: n.mac ?? randomMac(), backend });
     }
-    return await runWithDisks(cfg, disks, nics);
+    return await runWithDisks(cfg, disks, nics, ends);
   } finally {
+    await ends.control?.close();
+    for (const c of ends.channels) await c.close();
     for (const n of nics) await n.backend.close();
     for (const d of disks) {
       if (!d.readOnly) await d.flush().catch((e: unknown) => process.stderr.write(`viridian: flushing a disk failed: ${(e as Error).message}\n`));
@@ -127,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic[]): Promise<number> {
+async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic[], ends: HostEnds): Promise<number> {
   let loop: VmLoop | undefined;
   const console = new SerialConsole(parseSerialTarget(cfg.serial));
   const onDeviceError = (message: string): void => { process.stderr.write(`\r\nviridian: ${message}\r\n`); };
@@ -135,7 +168,11 @@ async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic
     const m = new Machine({
       memoryBytes: cfg.memory, cpus: cfg.cpus, com1: console, rng: true, onDeviceError, nics, wake: () => loop?.kick(),
       disks: disks.map((device, i) => ({ device, readOnly: cfg.disks[i]!.readOnly })),
+      ...(cfg.balloon ? { balloon: { targetPages: ends.ctx.balloonTargetPages, onStats: () => ends.ctx.statsArrived() } } : {}),
+      channels: cfg.channels.map((c) => c.name),
     });
+    const con = machineConsole(m);
+    for (const c of ends.channels) c.attach(con?.portByName(c.name));
     bootKernel(m, { kernelFile: cfg.kernelFile, kernel: cfg.kernel, initrd: cfg.initrd, cmdline: cfg.cmdline, protocol: cfg.protocol });
     const uart = m.board.com1;
     console.deliver = (bytes) => uart.receive(bytes.subarray(0, uart.rxSpace()));
@@ -144,8 +181,8 @@ async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic
   try {
     loop = new VmLoop({
       create, noReboot: cfg.noReboot, resetStatus: RESET_STATUS,
-      afterBurst: () => { console.flush(); console.pump(); },
-      onReset: (reason) => process.stderr.write(`\r\nviridian: guest reset (${reason}); restarting\r\n`),
+      afterBurst: () => { console.flush(); console.pump(); for (const c of ends.channels) c.pump(); },
+      onReset: (reason) => { ends.ctx.resetCount++; process.stderr.write(`\r\nviridian: guest reset (${reason}); restarting\r\n`); },
     });
   } catch (e) {
     console.close();
@@ -153,6 +190,7 @@ async function runWithDisks(cfg: RunConfig, disks: DiskImage[], nics: MachineNic
     throw e;
   }
   const vm = loop;
+  ends.ctx.bind(vm, ends.channels);
   console.onQuit = () => vm.stop(130);
   console.onInput = () => vm.kick();
   console.onOutputClosed = () => vm.stop(141);

@@ -14,7 +14,7 @@ import { PcBoard } from './pc-board.js';
 import { planMemory, type MemoryPlan } from './memory-layout.js';
 import { describeCpuState } from './cpu-state-text.js';
 import { acpiConfig, installAcpiTables } from './acpi-setup.js';
-import { attachPciDevices, type MachineDisk, type MachineNic } from './pci-devices.js';
+import { attachPciDevices, type MachineBalloon, type MachineDisk, type MachineNic } from './pci-devices.js';
 
 export interface MachineOptions {
   memoryBytes: number;
@@ -27,6 +27,10 @@ export interface MachineOptions {
   wake?: () => void;
   /** A virtio-rng device feeding the guest host entropy. */
   rng?: boolean;
+  /** A virtio-balloon device (00:02.0). */
+  balloon?: MachineBalloon;
+  /** Named virtio-console ports (agent channels) on one console device (00:03.0); none: no console device. */
+  channels?: string[];
   /** Guest errors that devices report (malformed queues and the like), for the operator's log. */
   onDeviceError?: (message: string) => void;
   com1?: SerialBackend;
