@@ -13,7 +13,7 @@ import { ensureDebianGuest, DEBIAN_GUEST_CMDLINE } from '../../../src/images/deb
 const BOOT_TIMEOUT_MS = 20 * 60_000;
 const guest = ensureDebianGuest({});
 
-interface Session { output: () => string; send: (text: string) => void; waitFor: (re: RegExp) => Promise<RegExpExecArray>; done: Promise<{ status: number | null; stderr: string }> }
+interface Session { output: () => string; send: (text: string) => void; terminate: () => void; waitFor: (re: RegExp) => Promise<RegExpExecArray>; done: Promise<{ status: number | null; stderr: string }> }
 
 function start(args: string[]): Session {
   const child = spawn(process.execPath, ['bin/viridian', 'run', ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
@@ -32,6 +32,7 @@ function start(args: string[]): Session {
   return {
     output: () => out,
     send: (text) => { child.stdin.write(text); },
+    terminate: () => { child.kill('SIGTERM'); },
     waitFor: (re) => new Promise((resolve, reject) => {
       waiters.push({ re, resolve });
       check();
@@ -81,4 +82,15 @@ test('two CPUs come online, and a guest reboot with --no-reboot ends the VM with
   assert.match(s.output(), /smp: Brought up 1 node, 2 CPUs/);
   assert.equal(end.status, 4, end.stderr);
   assert.match(end.stderr, /guest reset \(.*\) and --no-reboot is set/);
+});
+
+test('the classic boot protocol: the bzImage decompresses itself in the guest and its kernel starts', { timeout: BOOT_TIMEOUT_MS }, async () => {
+  // Up to the kernel's first console lines only: the rest of the boot is the same as through PVH.
+  const s = start(['--kernel', guest.kernel, '--initrd', guest.initrd, '--boot-protocol', 'linux', '--append', DEBIAN_GUEST_CMDLINE]);
+  await s.waitFor(/Linux version 6\.\d+\.\d+-\d+-amd64[\s\S]*?Command line: [^\n]*console=ttyS0/);
+  await s.waitFor(/BIOS-e820: \[mem 0x0000000000100000-/);
+  s.terminate();
+  const end = await s.done;
+  assert.equal(end.status, 143, `SIGTERM ends the run with 143: ${end.stderr}`);
+  assert.doesNotMatch(s.output(), /Kernel panic|BUG:|Oops/);
 });
