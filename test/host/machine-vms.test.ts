@@ -38,6 +38,10 @@ test('a real guest in a worker: console, pause/resume, save and restore, gracefu
   const metrics = (await c.raw('GET', '/metrics')).text;
   const insns = /viridian_vm_instructions_total\{vm="echo",id="[^"]+"\} (\d+)/.exec(metrics);
   assert.ok(insns !== null && Number(insns[1]) > 1000, `instructions are counted:\n${metrics}`);
+  assert.match(metrics, /viridian_vm_memory_bytes\{vm="echo",id="[^"]+"\} 67108864\n/);
+  assert.match(metrics, /viridian_vm_cpu_seconds_total\{vm="echo",id="[^"]+"\} [0-9.e-]+\n/);
+  assert.match(metrics, /viridian_vm_disk_read_bytes_total\{vm="echo",id="[^"]+"\} 0\n/, 'a VM without disks read nothing');
+  assert.match(metrics, /viridian_vm_net_tx_bytes_total\{vm="echo",id="[^"]+"\} 0\n/);
 
   vm = await c.call<Vm>('POST', '/v1/vms/echo/save');
   assert.equal(vm.state, 'saved');

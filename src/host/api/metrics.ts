@@ -22,6 +22,7 @@ export async function renderMetrics(ctx: HostContext, startedAt: Date): Promise<
   gauge('viridian_vms', 'VMs by state.', VM_STATES.map((s) => [`{state="${s}"}`, vms.filter((v) => v.state === s).length]));
   gauge('viridian_workers', 'Worker processes attached to the service.', [['', ctx.workers.size]]);
   gauge('viridian_event_subscribers', 'Open event streams.', [['', ctx.events.subscriberCount]]);
+  gauge('viridian_vm_memory_bytes', 'Guest RAM of each VM as configured.', vms.map((v) => [`{vm="${label(v.name)}",id="${v.id}"}`, v.memoryMiB * 1024 * 1024]));
   gauge('viridian_service_start_time_seconds', 'When the service started (Unix time).', [['', Math.floor(startedAt.getTime() / 1000)]]);
 
   const byName = new Map(vms.map((v) => [v.id, v.name]));

@@ -17,6 +17,7 @@ import type { MachineNic } from '../../../vm/machine/pci-devices.js';
 import { MemoryNetBackend } from '../../../vm/net/memory-backend.js';
 import { driverFor, openImage } from '../../../storage/registry.js';
 import type { DiskFormat, DiskImage } from '../../../storage/disk-image.js';
+import { CountingBlockDevice } from '../../../storage/counting-device.js';
 import { errorMessage } from '../../../common/errors.js';
 import type { StartFrom, VmRuntime, VmRuntimeConfig, VmRuntimeListeners } from '../vm-runtime.js';
 
@@ -35,6 +36,8 @@ class MachineRuntime implements VmRuntime {
   private loop: VmLoop | undefined;
   private running: Promise<VmExit> | undefined;
   private disks: DiskImage[] = [];
+  /** The disks as the machine sees them: counted for /metrics. */
+  private counted: CountingBlockDevice[] = [];
   private nics: MachineNic[] = [];
   private output: number[] = [];
   private input: Uint8Array[] = [];
@@ -53,6 +56,7 @@ class MachineRuntime implements VmRuntime {
     const initrd = c.boot.initrd === null ? undefined : readFileSync(c.boot.initrd);
     try {
       for (const d of c.disks) this.disks.push(await openImage(d.path, { readOnly: d.readOnly, ...(d.format !== null ? { format: diskFormat(d.format) } : {}) }));
+      this.counted = this.disks.map((d) => new CountingBlockDevice(d));
       this.nics = c.nics.map((n) => ({ mac: n.mac, backend: new MemoryNetBackend() }));
       let restoreFrom = from.kind === 'saved-state' ? from.file : undefined;
       const create = (): Machine => {
@@ -84,7 +88,7 @@ class MachineRuntime implements VmRuntime {
     return new Machine({
       memoryBytes: c.memoryMiB * 1024 * 1024, cpus: c.cpus, rng: true,
       com1: { write: (b) => { this.output.push(b); } },
-      disks: this.disks.map((device, i) => ({ device, readOnly: c.disks[i]!.readOnly })),
+      disks: this.counted.map((device, i) => ({ device, readOnly: c.disks[i]!.readOnly })),
       nics: this.nics, wake: () => this.loop?.kick(),
       onDeviceError: (message) => this.note(message),
     });
@@ -181,10 +185,15 @@ class MachineRuntime implements VmRuntime {
 
   counters(): Readonly<Record<string, number>> {
     const cpu = process.cpuUsage(this.cpuAtStart);
+    let diskRead = 0, diskWritten = 0, netTx = 0, netRx = 0;
+    for (const d of this.counted) { diskRead += d.bytesRead; diskWritten += d.bytesWritten; }
+    for (const n of this.nics) { netTx += n.backend.stats.txBytes; netRx += n.backend.stats.rxBytes; }
     return {
       ...this.stats,
       instructions: this.retiredBefore + (this.loop?.machine.instructions ?? 0),
       cpu_seconds: (cpu.user + cpu.system) / 1e6,
+      disk_read_bytes: diskRead, disk_written_bytes: diskWritten,
+      net_tx_bytes: netTx, net_rx_bytes: netRx,
     };
   }
 
