@@ -8,6 +8,9 @@
 import test from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ensureDebianGuest, DEBIAN_GUEST_CMDLINE } from '../../../src/images/debian-guest.js';
 
 const BOOT_TIMEOUT_MS = 20 * 60_000;
@@ -93,4 +96,25 @@ test('the classic boot protocol: the bzImage decompresses itself in the guest an
   const end = await s.done;
   assert.equal(end.status, 143, `SIGTERM ends the run with 143: ${end.stderr}`);
   assert.doesNotMatch(s.output(), /Kernel panic|BUG:|Oops/);
+});
+
+test('a guest reboot without --no-reboot restarts the VM: the second boot sees the first one\'s disk write and powers off (status 0)', { timeout: BOOT_TIMEOUT_MS }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'viridian-reboot-'));
+  try {
+    // A one-sector raw disk is the only state that survives the reset (RAM and devices are new).
+    const flag = join(dir, 'flag.img');
+    writeFileSync(flag, Buffer.alloc(512, 0x30));
+    // Markers are computed by the guest: the kernel prints its command line, which holds the script.
+    const script = 'if%20[%20$(head%20-c1%20/dev/vda)%20=%201%20];then%20echo%20SECOND-$((40+2));poweroff%20-f;fi;printf%201%20>/dev/vda;sync;echo%20FIRST-$((40+2));reboot%20-f';
+    const s = start(['--kernel', guest.kernel, '--initrd', guest.initrd, '--disk', `${flag},format=raw`, '--append', `${DEBIAN_GUEST_CMDLINE} viridian.autorun=${script}`]);
+    const end = await s.done;
+    const out = s.output();
+    assert.match(out, /FIRST-42[\s\S]*reboot: Restarting system[\s\S]*Linux version 6\.[\s\S]*SECOND-42/, `two boots in one run:\n${out.slice(-3000)}`);
+    assert.equal((out.match(/viridian-guest: \/init reached/g) ?? []).length, 2);
+    assert.match(end.stderr, /guest reset \(.*\); restarting/);
+    assert.equal(end.status, 0, end.stderr);
+    assert.equal(readFileSync(flag).subarray(0, 1).toString(), '1');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
