@@ -3,8 +3,8 @@
  * guest's memory through the control socket and the guest's MemFree drops by about the balloon's
  * size while balloon-info's `actual` follows; raising it again brings MemFree back. The guest's
  * statistics reach balloon-info. In the same boot, the agent channel carries bytes both ways
- * between a socket client and the guest's virtio-console port, and `powerdown` reaches the
- * guest's ACPI power-button counter. A malformed control line gets an error and changes nothing.
+ * between a socket client and the guest's virtio-console port, and `powerdown` (the ACPI power
+ * button) makes the guest power itself off. A malformed control line gets an error and changes nothing.
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
@@ -92,23 +92,14 @@ test('balloon: MemFree follows the host target down and back; stats, agent chann
   assert.match(chat, /\nhello-from-host\r?\n/, chat);
   assert.match(chat, /port=vport\d+p1/, chat);
 
-  // powerdown presses the ACPI power button. This guest loads no button driver (nothing would
-  // act on it), so the event stays pending: ACPI's view (ff_pwr_btn shows STS) and the PM1a
-  // status register read through /dev/port (PWRBTN_STS is bit 0 of byte 0x601) both show it.
-  const pm1 = 'dd if=/dev/port bs=1 skip=$((0x601)) count=1 2>/dev/null | od -An -tx1; cat /sys/firmware/acpi/interrupts/ff_pwr_btn';
-  const before = await s.sh(pm1);
-  assert.match(before, /\n\s*00\r?\n/, `no press yet: ${before}`);
-  assert.doesNotMatch(before, /STS/);
+  // powerdown presses the ACPI power button: the guest's button driver reports it, its acpid
+  // runs the power-off handler, and the run ends with status 0 (ACPI S5).
   assert.deepEqual(await ctl.request({ execute: 'powerdown' }), { ok: true });
-  const after = await s.sh(pm1);
-  assert.match(after, /\n\s*01\r?\n/, `PWRBTN_STS is set: ${after}`);
-  assert.match(after, /\bSTS\b/, `ACPI sees the power button status: ${after}`);
-
+  const end = await s.done;
   ctl.close();
   agent.destroy();
-  s.send('poweroff -f\n');
-  const end = await s.done;
   assert.equal(end.status, 0, end.stderr);
+  assert.match(s.output(), /reboot: Power down/, 'the guest powered itself off');
   assert.doesNotMatch(end.stderr, /virtio-(balloon|console): /, 'no device errors');
 });
 
