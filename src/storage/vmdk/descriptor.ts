@@ -157,3 +157,8 @@ export function formatDescriptor(d: DescriptorText): string {
   );
   return lines.join('\n');
 }
+
+/** CIDs are 32-bit numbers written in hex; compare the numbers, not the spelling. */
+export function sameCid(a: string, b: string): boolean {
+  return Number.parseInt(a, 16) === Number.parseInt(b, 16);
+}

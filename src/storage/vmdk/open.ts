@@ -5,7 +5,7 @@
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import { FormatError } from '../../common/errors.js';
 import type { DiskImage, OpenOptions } from '../disk-image.js';
-import { MAX_DESCRIPTOR_BYTES, parseDescriptor, type Descriptor, type ExtentLine } from './descriptor.js';
+import { MAX_DESCRIPTOR_BYTES, parseDescriptor, sameCid, type Descriptor, type ExtentLine } from './descriptor.js';
 import { FlatExtent, ZeroExtent, type Extent } from './extent.js';
 import { ImageFile } from './image-file.js';
 import { withinChain } from './parent-chain.js';
@@ -42,7 +42,7 @@ async function openInChain(path: string, opts: OpenOptions): Promise<VmdkImage> 
     }
     return new VmdkImage({
       file: path, descriptor, extents, files: [...files.values()], parent, readOnly: opts.readOnly, grainSize,
-      cid: cidOffset === undefined ? undefined : { file: main, offset: cidOffset },
+      cid: cidOffset === undefined ? undefined : { file: main, ...cidOffset },
     });
   } catch (e) {
     for (const f of files.values()) await f.close().catch(() => undefined);
@@ -54,15 +54,19 @@ async function openInChain(path: string, opts: OpenOptions): Promise<VmdkImage> 
 export interface LoadedDescriptor {
   descriptor: Descriptor;
   textDescriptor: boolean;
-  /** Byte offset in the main file of the 8 hex digits of `CID=`, when present in that form. */
-  cidOffset?: number;
+  /** Where the hex digits of `CID=` sit in the main file, when the line has that form. */
+  cidOffset?: { offset: number; digits: number };
 }
 
-/** Where the CID value sits, so the first write can give the disk a new CID in place. */
-function cidOffsetIn(text: string, base: number): number | undefined {
-  const m = /^CID=([0-9a-fA-F]{8})[ \t]*\r?$/m.exec(text);
-  return m ? base + m.index + 4 : undefined;
+/**
+ * Where the CID value sits, so the first write can give the disk a new CID in place. QEMU
+ * writes it with %x, not %08x: one CID in sixteen has fewer than 8 digits.
+ */
+function cidOffsetIn(text: string, base: number): { offset: number; digits: number } | undefined {
+  const m = /^CID=([0-9a-fA-F]{1,8})[ \t]*\r?$/m.exec(text);
+  return m ? { offset: base + m.index + 4, digits: m[1]!.length } : undefined;
 }
+
 
 export async function loadDescriptor(main: ImageFile): Promise<LoadedDescriptor> {
   const head = new Uint8Array(Math.min(4, main.size));
@@ -135,7 +139,7 @@ async function openParentOf(path: string, dir: string, d: Descriptor, opts: Open
   }
   const parent = await opts.openParent(parentPath, path);
   const parentCid = parent.format === 'vmdk' ? (await parent.info()).identifiers.CID : undefined;
-  if (parentCid !== undefined && parentCid.toLowerCase() !== d.parentCID!.toLowerCase()) {
+  if (parentCid !== undefined && !sameCid(parentCid, d.parentCID!)) {
     await parent.close();
     throw new FormatError(path, `parent "${hint}" has CID ${parentCid} but this disk expects parentCID ${d.parentCID}: the parent was modified after this disk was created`);
   }

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { UserError } from '../../common/errors.js';
 import type { AllocationRun, DiskImage, DiskInfo } from '../disk-image.js';
-import type { Descriptor } from './descriptor.js';
+import { sameCid, type Descriptor } from './descriptor.js';
 import type { Extent } from './extent.js';
 import type { ImageFile } from './image-file.js';
 import { SECTOR } from './sparse-header.js';
@@ -19,7 +19,7 @@ export interface VmdkParts {
   readOnly: boolean;
   grainSize: number | undefined;
   /** Where the descriptor's CID value lives; rewritten on the first write, as VMware and QEMU do. */
-  cid: { file: ImageFile; offset: number } | undefined;
+  cid: { file: ImageFile; offset: number; digits: number } | undefined;
 }
 
 export class VmdkImage implements DiskImage {
@@ -96,8 +96,13 @@ export class VmdkImage implements DiskImage {
     this.cidChanged = true;
     const at = this.parts.cid;
     if (at === undefined) return;
-    let cid = this.parts.descriptor.cid;
-    while (cid === this.parts.descriptor.cid || cid === 'ffffffff') cid = randomBytes(4).toString('hex');
+    // Same number of digits, so the rewrite stays in place and the descriptor keeps its length.
+    const old = this.parts.descriptor.cid;
+    let cid = old;
+    while (sameCid(cid, old) || sameCid(cid, 'ffffffff')) {
+      cid = randomBytes(4).toString('hex').slice(0, at.digits);
+      if (at.digits > 1 && cid[0] === '0') cid = '1' + cid.slice(1);
+    }
     await at.file.write(at.offset, Buffer.from(cid, 'latin1'));
     this.parts.descriptor.cid = cid;
   }

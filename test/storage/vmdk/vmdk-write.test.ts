@@ -252,3 +252,29 @@ test('discard makes ranges read as zeros, also where a differencing VMDK inherit
     cleanup();
   }
 });
+
+test('a CID written with fewer than 8 hex digits (QEMU uses %x) still changes on the first write', async () => {
+  const { dir, cleanup } = tempDir('vmdk-short-cid');
+  try {
+    const base = join(dir, 'base.vmdk');
+    const child = join(dir, 'child.vmdk');
+    qemuImg('create', '-q', '-f', 'vmdk', '-o', 'subformat=monolithicFlat', base, '1M');
+    // One random CID in sixteen comes out of QEMU this short; force it here.
+    const text = readFileSync(base, 'latin1');
+    writeFileSync(base, text.replace(/^CID=[0-9a-f]+$/m, 'CID=abcde1'), 'latin1');
+    qemuImg('create', '-q', '-f', 'vmdk', '-b', 'base.vmdk', '-F', 'vmdk', child);
+    assert.match(readFileSync(child, 'latin1'), /^parentCID=abcde1$/m);
+    const openParent = (p: string): Promise<DiskImage> => vmdkDriver.open(p, { readOnly: true, openParent });
+    await (await vmdkDriver.open(child, { readOnly: true, openParent })).close();
+
+    const img = await vmdkDriver.open(base, { readOnly: false });
+    await img.write(0, new Uint8Array(512).fill(0x5a));
+    await img.close();
+    const cid = /^CID=([0-9a-f]+)$/m.exec(readFileSync(base, 'latin1'))?.[1];
+    assert.ok(cid !== undefined && cid.length === 6 && cid !== 'abcde1', `new CID ${cid}`);
+    assert.equal(qemuImgStatus('check', '-f', 'vmdk', base).status, 0);
+    await assert.rejects(vmdkDriver.open(child, { readOnly: true, openParent }), /parent was modified/);
+  } finally {
+    cleanup();
+  }
+});
