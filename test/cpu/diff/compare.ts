@@ -67,9 +67,11 @@ export function diffOutcomes(t: Template, input: CaseInput, host: NativeOutcome,
     d.push(`error code: host ${hex(host.errorCode ?? 0)} engine ${hex(engine.errorCode ?? 0)}`);
   }
   const es = engine.state;
-  for (let k = 0; k < 16; k++) {
+  // 32-bit code sees only the low halves of EAX..EDI; the SDM leaves the rest undefined there.
+  const compat = t.bits === 32;
+  for (let k = 0; k < (compat ? 8 : 16); k++) {
     if (t.undefinedRegs?.includes(k)) continue;
-    if (host.gpr[k] !== es.gpr[k]) d.push(`${REG_NAMES[k]}: host ${hex(host.gpr[k]!, 16)} engine ${hex(es.gpr[k]!, 16)}  (in ${hex(input.gpr[k]!, 16)})`);
+    if (compat ? (host.gpr[k]! & 0xffffffffn) !== (es.gpr[k]! & 0xffffffffn) : host.gpr[k] !== es.gpr[k]) d.push(`${REG_NAMES[k]}: host ${hex(host.gpr[k]!, 16)} engine ${hex(es.gpr[k]!, 16)}  (in ${hex(input.gpr[k]!, 16)})`);
   }
   const fmask = ((ARITH & ~(t.undefinedFlags ?? 0)) | F.DF) >>> 0;
   if ((host.rflags & fmask) !== (es.rflags & fmask)) {

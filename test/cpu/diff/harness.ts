@@ -11,7 +11,7 @@ import { Rng } from './rng.js';
 import { baseCase, hostSupports, type Template } from './template.js';
 import { applyRuns, defaultWindow, undoRuns, type CaseInput, type MachineState, type NativeOutcome } from './wire.js';
 
-export type RunSnippet = (code: Uint8Array, input: MachineState) => EngineOutcome;
+export type RunSnippet = (code: Uint8Array, input: MachineState, bits?: 32 | 64) => EngineOutcome;
 
 /**
  * The engine's test entry point, loaded at run time so these files compile (and the native side
@@ -37,11 +37,16 @@ export function engineUrlFor(buildDir: string): string {
 
 export interface Prepared { t: Template; code: Uint8Array }
 
-/** Keeps the templates the host can run and assembles them in one nasm run. */
+/** Keeps the templates the host can run and assembles them in one nasm run per code size. */
 export function prepare(templates: readonly Template[]): Prepared[] {
   const ok = templates.filter(hostSupports);
-  const codes = assembleSnippets(ok.map((t) => t.asm));
-  return ok.map((t, k) => ({ t, code: codes[k]! }));
+  const code = new Map<Template, Uint8Array>();
+  for (const bits of [64, 32] as const) {
+    const these = ok.filter((t) => (t.bits ?? 64) === bits);
+    const codes = assembleSnippets(these.map((t) => t.asm), bits);
+    these.forEach((t, k) => code.set(t, codes[k]!));
+  }
+  return ok.map((t) => ({ t, code: code.get(t)! }));
 }
 
 /** A template's seed depends on its name, so adding templates does not change others' cases. */
@@ -56,6 +61,7 @@ export function makeCases(p: Prepared, count: number, seed: number): CaseInput[]
   const cases: CaseInput[] = [];
   for (let k = 0; k < count; k++) {
     const c = baseCase(p.code, r);
+    if (p.t.bits === 32) c.bits = 32;
     p.t.init?.(c, r);
     cases.push(c);
   }
@@ -102,7 +108,7 @@ function compareCases(p: Prepared, cases: CaseInput[], host: NativeOutcome[], se
     applyRuns(scratchIn, c.runs);
     let e: EngineOutcome;
     try {
-      e = engine(p.code, { gpr: c.gpr, rflags: c.rflags, fxsave: c.fxsave, data: scratchIn });
+      e = engine(p.code, { gpr: c.gpr, rflags: c.rflags, fxsave: c.fxsave, data: scratchIn }, p.t.bits ?? 64);
     } catch (err) {
       undoRuns(scratchIn, c.runs);
       return mismatch(p, c, k, seed, [`engine threw: ${err instanceof Error ? err.stack ?? err.message : String(err)}`]);

@@ -163,3 +163,29 @@ test('the runner refuses malformed input with a message instead of running it', 
   assert.equal(t.status, 2);
   assert.match(t.stderr.toString(), /truncated code/);
 });
+
+test('32-bit snippets run in compatibility mode: 0x48 is DEC EAX there, and pushes are 4 bytes', () => {
+  const [code] = assembleSnippets(['dec eax\npush eax\nmov ecx, esp'], 32);
+  assert.equal(code![0], 0x48);
+  const c = baseCase(code!, new Rng(3));
+  c.bits = 32;
+  c.gpr[R.RAX] = 0x1234_5678_0000_0000n;
+  const [out] = runNative([c]);
+  assert.equal(out!.exception, null);
+  assert.equal(out!.gpr[R.RAX]! & 0xffffffffn, 0xffffffffn);
+  assert.equal(out!.gpr[R.RCX]! & 0xffffffffn, BigInt(DATA_BASE + RSP_OFFSET - 4));
+  const w = windowOf(out!.runs);
+  assert.equal(new DataView(w.buffer).getUint32(RSP_OFFSET - 4, true), 0xffffffff);
+});
+
+test('a fault in 32-bit code is reported with its vector and offset, and the next case runs normally', () => {
+  const [bad] = assembleSnippets(['nop\nmov eax, [0x100]'], 32);
+  const [good] = assembleSnippets(['inc rax']);
+  const a = baseCase(bad!, new Rng(4)); a.bits = 32;
+  const b = baseCase(good!, new Rng(5));
+  const [o1, o2] = runNative([a, b]);
+  assert.equal(o1!.exception, 14);
+  assert.equal(o1!.ripOffset, 1);
+  assert.equal(o2!.exception, null);
+  assert.equal(o2!.gpr[R.RAX], BigInt.asUintN(64, b.gpr[R.RAX]! + 1n));
+});

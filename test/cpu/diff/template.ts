@@ -21,7 +21,7 @@ export const FSW_ALL_C = 0x4700;
 export const RBX_OFFSET = 0x8000;
 export const RSP_OFFSET = 0xc000;
 
-export type Area = 'integer' | 'x87' | 'sse';
+export type Area = 'integer' | 'x87' | 'sse' | 'compat';
 
 export interface Template {
   /** Unique, readable: the instruction text plus a variant tag when the same text appears twice. */
@@ -29,6 +29,8 @@ export interface Template {
   area: Area;
   /** nasm source (several lines allowed); `DATA` is the data window's address for [rel DATA+off]. */
   asm: string;
+  /** 32: 32-bit code run in compatibility mode (only EAX..EDI's low halves are compared). Default 64. */
+  bits?: 32 | 64;
   /** /proc/cpuinfo flags the host needs for this template. */
   needs?: string[];
   /** RFLAGS bits the SDM leaves undefined after this instruction (not compared). */

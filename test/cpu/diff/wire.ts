@@ -8,8 +8,10 @@ import { FormatError } from '../../../src/common/errors.js';
 export const CODE_BASE = 0x2000_0000;
 export const DATA_BASE = 0x1000_0000;
 export const DATA_SIZE = 0x1_0000;
-/** The runner's code pages (16 KiB) less the 14-byte exit jump it appends. */
-export const MAX_CODE = 0x4000 - 14;
+/** The runner's code pages (16 KiB) less the exit jumps it appends (21 bytes for 32-bit code). */
+export const MAX_CODE = 0x4000 - 21;
+/** Set in the code length word: the code is 32-bit and runs in compatibility mode. */
+const COMPAT_FLAG = 0x8000_0000;
 
 /** The same shape as the engine's SnippetState, so states pass to runSnippet unchanged. */
 export interface MachineState {
@@ -25,6 +27,8 @@ export interface DataRun { offset: number; bytes: Uint8Array }
 /** A case as the runner sees it: the window is the default pattern patched by `runs`. */
 export interface CaseInput {
   code: Uint8Array;
+  /** 32: the code runs in compatibility mode (default 64-bit mode). */
+  bits?: 32 | 64;
   gpr: BigUint64Array;
   rflags: number;
   fxsave: Uint8Array;
@@ -96,7 +100,7 @@ export function encodeCase(c: CaseInput): Buffer {
     size += 8 + r.bytes.length;
   }
   const b = Buffer.allocUnsafe(size);
-  let o = b.writeUInt32LE(c.code.length, 0);
+  let o = b.writeUInt32LE((c.code.length | (c.bits === 32 ? COMPAT_FLAG : 0)) >>> 0, 0);
   b.set(c.code, o); o += c.code.length;
   for (let r = 0; r < 16; r++) o = b.writeBigUInt64LE(c.gpr[r]!, o);
   o = b.writeBigUInt64LE(BigInt(c.rflags >>> 0), o);

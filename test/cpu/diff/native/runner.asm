@@ -13,13 +13,18 @@ diff_out_fx:    resb 512
 diff_out_gpr:   resq 17          ; RAX..R15 in encoding order, then RFLAGS
 host_rsp:       resq 1
 
+USER_DS         equ 0x2b
+USER32_CS       equ 0x23
+
         section .data
 code_entry:     dq 0x20000000
+code_entry32:   dd 0x20000000    ; m16:32 for the far jump: offset, then selector
+                dw USER32_CS
 
         section .text
-; void diff_run(const uint64_t state[17], const void *fx512)
-        global diff_run
-diff_run:
+; Saves the host's callee-saved registers and stack, then loads the case state from RDI (17 qwords)
+; and RSI (FXSAVE image); the caller jumps to the snippet right after.
+%macro LOAD_CASE 0
         push rbx
         push rbp
         push r12
@@ -46,7 +51,25 @@ diff_run:
         mov r14, [rdi + 14*8]
         mov r15, [rdi + 15*8]
         mov rdi, [rdi + 7*8]
+%endmacro
+
+; void diff_run(const uint64_t state[17], const void *fx512): the snippet runs as 64-bit code.
+        global diff_run
+diff_run:
+        LOAD_CASE
         jmp [code_entry]
+
+; void diff_run32(const uint64_t state[17], const void *fx512): the snippet runs as 32-bit code in
+; compatibility mode, entered through Linux's 32-bit user code selector. A 64-bit process has null
+; DS/ES, which would fault every 32-bit data access, so they get the user data selector first. The
+; runner ends such a snippet with a far jump back to the 64-bit selector, then the jump to diff_exit.
+        global diff_run32
+diff_run32:
+        mov ax, USER_DS
+        mov ds, ax
+        mov es, ax
+        LOAD_CASE
+        jmp far [code_entry32]
 
 ; Reached from the snippet's trailing jump. The snippet's RSP may point anywhere, so every GPR is
 ; stored before the host stack comes back; only then can RFLAGS go through PUSHFQ.

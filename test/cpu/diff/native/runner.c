@@ -2,7 +2,7 @@
  * Native runner of the differential harness: the host CPU as the oracle.
  *
  * stdin, per case (little-endian):
- *   u32 code length (<= MAX_CODE), code bytes,
+ *   u32 code length (<= MAX_CODE; bit 31 set: the code is 32-bit, run in compatibility mode), code bytes,
  *   17 x u64: RAX..R15 (encoding order, RSP included), RFLAGS,
  *   512 bytes: FXSAVE64 image loaded with FXRSTOR64,
  *   u32 run count, then runs of { u32 offset, u32 length, bytes } that patch the data window,
@@ -30,12 +30,16 @@
 #define CODE_SIZE 0x4000UL
 #define DATA_BASE 0x10000000UL
 #define DATA_SIZE 0x10000UL
-#define EXIT_JUMP 14
+/* jmp far 0x33:next (compatibility mode only, 7 bytes), then jmp [rip+0]; dq diff_exit (14 bytes). */
+#define EXIT_JUMP (7 + 14)
 #define MAX_CODE (CODE_SIZE - EXIT_JUMP)
+#define COMPAT_FLAG 0x80000000U
+#define USER_CS 0x33
 /* Merge differing bytes closer than this into one run: fewer, longer runs. */
 #define RUN_GAP 8
 
 extern void diff_run(const uint64_t *state, const void *fx);
+extern void diff_run32(const uint64_t *state, const void *fx);
 extern void diff_exit(void);
 extern void diff_host_fpu(void *fx, int save);
 extern uint8_t diff_out_fx[512];
@@ -143,12 +147,22 @@ int main(void) {
   for (;;) {
     uint32_t len;
     if (!read_full(&len, 4)) break;
+    int compat = (len & COMPAT_FLAG) != 0;
+    len &= ~COMPAT_FLAG;
     if (len > MAX_CODE) bad_input("code longer than the code pages");
     if (!read_full(code, len)) bad_input("truncated code");
+    uint32_t at = len;
+    if (compat) {
+      /* Back to 64-bit code at the next byte: jmp far USER_CS:CODE_BASE+len+7. */
+      uint32_t next = (uint32_t)(CODE_BASE + at + 7);
+      uint16_t sel = USER_CS;
+      code[at] = 0xea; memcpy(code + at + 1, &next, 4); memcpy(code + at + 5, &sel, 2);
+      at += 7;
+    }
     /* jmp [rip+0]; dq diff_exit */
-    code[len] = 0xff; code[len + 1] = 0x25; memset(code + len + 2, 0, 4);
+    code[at] = 0xff; code[at + 1] = 0x25; memset(code + at + 2, 0, 4);
     uint64_t back = (uint64_t)(uintptr_t)diff_exit;
-    memcpy(code + len + 6, &back, 8);
+    memcpy(code + at + 6, &back, 8);
     if (!read_full(state, sizeof state) || !read_full(in_fx, sizeof in_fx)) bad_input("truncated state");
     /* Only the arithmetic flags and DF reach the snippet: TF/IF/AC would change the host's behaviour. */
     state[16] = (state[16] & 0xcd5) | 2;
@@ -166,7 +180,9 @@ int main(void) {
     if (mxcsr & 0xffff0000U) bad_input("reserved MXCSR bits set");
 
     vec = -1; errcode = 0; rip = len;
-    if (sigsetjmp(resume, 0) == 0) diff_run(state, in_fx);
+    if (sigsetjmp(resume, 0) == 0) {
+      if (compat) diff_run32(state, in_fx); else diff_run(state, in_fx);
+    }
     diff_host_fpu(host_fx, 0);
     put(&vec, 4); put(&errcode, 4); put(&rip, 8);
     put(diff_out_gpr, sizeof diff_out_gpr);

@@ -32,10 +32,19 @@ function intN(c: X86Cpu, i: Insn): void {
   if ((c.eflags & VM) !== 0 && ((c.eflags >> 12) & 3) < 3) c.gp(0);
   shutdownIfFailed(c, raise(c, i.imm & 0xff, -1, KIND_SOFTWARE));
 }
-function int3(c: X86Cpu): void { shutdownIfFailed(c, raise(c, BP, -1, KIND_SOFTWARE)); }
+/** INT3 and INTO are traps; a test harness that traps exceptions stops after the instruction. */
+function softwareException(c: X86Cpu, vector: number): void {
+  if (c.trapExceptions) {
+    c.trappedVector = vector; c.trappedErrorCode = -1;
+    c.stopRequested = true; c.stopBlock = true;
+    return;
+  }
+  shutdownIfFailed(c, raise(c, vector, -1, KIND_SOFTWARE));
+}
+function int3(c: X86Cpu): void { softwareException(c, BP); }
 function into(c: X86Cpu): void {
   if (c.mode64) c.ud();
-  if (getOF(c.lf)) shutdownIfFailed(c, raise(c, OF_VEC, -1, KIND_SOFTWARE));
+  if (getOF(c.lf)) softwareException(c, OF_VEC);
 }
 function int1(c: X86Cpu): void { shutdownIfFailed(c, raise(c, DB, -1, KIND_EXCEPTION)); }
 
