@@ -4,7 +4,7 @@
  */
 import { runSnippet, SNIPPET_DATA_BASE, SNIPPET_DATA_SIZE, type SnippetResult } from '../../../src/hv/cpu/x86/testing/snippet.js';
 import { assemble } from '../../helpers/nasm.js';
-import { defaultFx } from '../oracle/oracle.js';
+import { defaultFx } from '../diff/fx.js';
 
 export interface Run extends SnippetResult { data: Uint8Array; fx: DataView }
 

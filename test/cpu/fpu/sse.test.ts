@@ -97,3 +97,23 @@ test('COMISS sets ZF/PF/CF and raises IE for a QNaN; UCOMISS does not', () => {
   assert.equal(u.state.rflags & 0x45, 0x01);
   assert.equal(mxcsrOf(u) & 1, 0);
 });
+
+test('with UE or OE unmasked, PE reports the result rounded with an unbounded exponent', () => {
+  const UM = 0x1f80 & ~0x800, OM = 0x1f80 & ~0x400;
+  // 2^-1074 * 1.5: tiny (UE), exact with an unbounded exponent although its denormal rounding is not.
+  const exact = run(['movsd xmm0, [rbx]', 'mulsd xmm0, [rbx+8]'], [...f64(2 ** -1074), ...f64(1.5)], UM);
+  assert.equal(exact.exception, 19);
+  assert.equal(mxcsrOf(exact) & 0x3f, 0x12); // DE (denormal operand) and UE, no PE
+  // 2^-1021 / 3 is tiny and inexact at any exponent range.
+  const inexact = run(['movsd xmm0, [rbx]', 'divsd xmm0, [rbx+8]'], [...f64(2 ** -1021), ...f64(3)], UM);
+  assert.equal(mxcsrOf(inexact) & 0x3f, 0x30);
+  // 2^1000 * 2^100 overflows exactly; (2^1000 + 2^948) * 3 overflows inexactly.
+  const big = run(['movsd xmm0, [rbx]', 'mulsd xmm0, [rbx+8]'], [...f64(2 ** 1000), ...f64(2 ** 100)], OM);
+  assert.equal(big.exception, 19);
+  assert.equal(mxcsrOf(big) & 0x3f, 0x08);
+  const bigInexact = run(['movsd xmm0, [rbx]', 'mulsd xmm0, [rbx+8]'], [...f64(2 ** 1000 + 2 ** 948), ...f64(3 * 2 ** 100)], OM);
+  assert.equal(mxcsrOf(bigInexact) & 0x3f, 0x28);
+  // Masked, the same tiny product reports UE and PE (its denormal result is rounded).
+  const masked = run(['movsd xmm0, [rbx]', 'mulsd xmm0, [rbx+8]'], [...f64(2 ** -1074), ...f64(1.5)]);
+  assert.equal(mxcsrOf(masked) & 0x3f, 0x32);
+});

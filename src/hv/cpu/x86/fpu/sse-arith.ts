@@ -39,7 +39,15 @@ export function operand32(x: number): number {
   return x;
 }
 
-function overflowed(negative: boolean, wide: boolean): number {
+/**
+ * Overflowed result. With OE unmasked the destination stays unchanged and PE reports whether the
+ * result, rounded with an unbounded exponent, is inexact (SDM vol. 1, appendix E).
+ */
+function overflowed(negative: boolean, wide: boolean, unboundedInexact: () => boolean): number {
+  if ((sse.masks & FE_OE) === 0) {
+    sse.flags |= FE_OE | (unboundedInexact() ? FE_PE : 0);
+    return negative ? -Infinity : Infinity;
+  }
   sse.flags |= FE_OE | FE_PE;
   const max = wide ? Number.MAX_VALUE : MAX32;
   switch (sse.rc) {
@@ -50,16 +58,56 @@ function overflowed(negative: boolean, wide: boolean): number {
   }
 }
 
-/** Applies the tininess/underflow and FTZ rules to a rounded result. */
-function finish(r: number, inexact: boolean, minNormal: number): number {
-  if (inexact) sse.flags |= FE_PE;
+/**
+ * Applies the tininess/underflow and FTZ rules to a rounded result. With UE unmasked the
+ * destination stays unchanged and PE reports whether the result rounded with an unbounded
+ * exponent is inexact, not the denormalised one.
+ */
+function finish(r: number, inexact: boolean, minNormal: number, unboundedInexact: () => boolean): number {
   if (r !== 0 ? Math.abs(r) < minNormal : inexact) {
-    const ueMasked = (sse.masks & FE_UE) !== 0;
-    if (!ueMasked) sse.flags |= FE_UE;
-    else if (sse.ftz) { sse.flags |= FE_UE | FE_PE; return r < 0 || Object.is(r, -0) ? -0 : 0; }
-    else if (inexact) sse.flags |= FE_UE;
+    if ((sse.masks & FE_UE) === 0) { sse.flags |= FE_UE | (unboundedInexact() ? FE_PE : 0); return r; }
+    if (sse.ftz) { sse.flags |= FE_UE | FE_PE; return r < 0 || Object.is(r, -0) ? -0 : 0; }
+    if (inexact) sse.flags |= FE_UE;
   }
+  if (inexact) sse.flags |= FE_PE;
   return r;
+}
+
+/** |x| scaled by a power of two into [1, 2) (exact: only the exponent changes); x finite, non-zero. */
+function unit(x: number): number {
+  let y = Math.abs(x);
+  if (y < 2 ** -1000) y *= 2 ** 1000;
+  else if (y >= 2 ** 1000) y *= 2 ** -1000;
+  y *= 2 ** -Math.floor(Math.log2(y));
+  return y >= 2 ? y / 2 : y < 1 ? y * 2 : y;
+}
+
+/** Operands of the lane being finished, for the unbounded-exponent precision check. */
+let opNow = 0, opA = 0, opB = 0;
+/** Whether the binary64 result of the current operation, with an unbounded exponent, is inexact. */
+function inexact64Unbounded(): boolean {
+  switch (opNow) {
+    case OP_MUL: mulExact(unit(opA), unit(opB)); return errSign !== 0;
+    case OP_DIV: divExact(unit(opA), unit(opB)); return errSign !== 0;
+    case OP_ADD: case OP_SUB: {
+      const b = opNow === OP_SUB ? -opB : opB;
+      if (Number.isFinite(opA + b)) return es !== 0; // a tiny sum is exact; es is twoSum's error
+      // An overflowing sum, scaled by a common power of two: the same exactness, no overflow.
+      const a4 = opA / 4, b4 = b / 4;
+      if (a4 * 4 !== opA || b4 * 4 !== b) return true; // a tiny addend lost bits: the sum is inexact
+      twoSum(a4, b4);
+      return errLo !== 0;
+    }
+    default: return false;
+  }
+}
+/** The same for a binary32 result r + ε (sign e) computed in binary64. */
+let narrowR = 0, narrowE = 0;
+function inexact32Unbounded(): boolean {
+  if (narrowE !== 0) return true;
+  if (narrowR === 0 || !Number.isFinite(narrowR)) return false;
+  const u = unit(narrowR);
+  return Math.fround(u) !== u;
 }
 
 /** The exact-zero sum takes −0 when rounding down (IEEE 754 §6.3). */
@@ -98,13 +146,14 @@ function exact(op: number, a: number, b: number): number {
 export function arith64(op: number, a: number, b: number): number {
   const r = exact(op, a, b);
   if (r !== r) { sse.flags |= FE_IE; return r; }
+  opNow = op; opA = a; opB = b;
   if (!Number.isFinite(r)) {
-    if (Number.isFinite(a) && (op === OP_SQRT || Number.isFinite(b)) && !(op === OP_DIV && b === 0)) return overflowed(r < 0, true);
+    if (Number.isFinite(a) && (op === OP_SQRT || Number.isFinite(b)) && !(op === OP_DIV && b === 0)) return overflowed(r < 0, true, inexact64Unbounded);
     return r;
   }
   const v = round64(r, es, sse.rc);
-  if (!Number.isFinite(v)) return overflowed(v < 0, true);
-  return finish(v, es !== 0, MIN_NORMAL64);
+  if (!Number.isFinite(v)) return overflowed(v < 0, true, inexact64Unbounded);
+  return finish(v, es !== 0, MIN_NORMAL64, inexact64Unbounded);
 }
 
 /** One binary32 operation on binary32 operands (computed exactly in binary64, rounded once). */
@@ -119,9 +168,10 @@ export function arith32(op: number, a: number, b: number): number {
 export function narrow(r: number, e: number): number {
   const v = round32(r, e, sse.rc);
   const inexact = v !== r || e !== 0;
-  if (!Number.isFinite(v)) return overflowed(v < 0, false);
-  if (Math.abs(r) >= 2 ** 128) return overflowed(r < 0, false); // beyond MAX32 by a whole ulp: overflow in every mode
-  return finish(v, inexact, MIN_NORMAL32);
+  narrowR = r; narrowE = e;
+  if (!Number.isFinite(v)) return overflowed(v < 0, false, inexact32Unbounded);
+  if (Math.abs(r) >= 2 ** 128) return overflowed(r < 0, false, inexact32Unbounded); // beyond MAX32 by a whole ulp: overflow in every mode
+  return finish(v, inexact, MIN_NORMAL32, inexact32Unbounded);
 }
 
 /** Rounds to an integer in the current mode (or toward zero); PE when inexact. */

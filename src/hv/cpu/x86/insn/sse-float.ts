@@ -32,13 +32,17 @@ function srcScalar(c: X86Cpu, i: Insn, bytes: number): void {
   if (bytes === 8) B32[1] = c.rd32(la + 4);
 }
 
-/** Commits MXCSR flags; with an unmasked exception raises it (destination untouched). */
-export function sseCommit(c: X86Cpu): boolean {
+/**
+ * Commits MXCSR flags; with an unmasked exception raises it (destination untouched). `completed`
+ * holds flags of an earlier stage of the same instruction (DPPS/DPPD's products), which stand
+ * whatever the last stage raised.
+ */
+export function sseCommit(c: X86Cpu, completed = 0): boolean {
   let f = sse.flags;
-  const unmasked = f & ~sse.masks & 0x3f;
+  const unmasked = (f | completed) & ~sse.masks & 0x3f;
   // Pre-computation exceptions (IE, DE, ZE) suppress the post-computation ones when unmasked.
-  if ((unmasked & (FE_IE | FE_DE | FE_ZE)) !== 0) f &= FE_IE | FE_DE | FE_ZE;
-  c.fpu.mxcsr |= f;
+  if ((f & ~sse.masks & (FE_IE | FE_DE | FE_ZE)) !== 0) f &= FE_IE | FE_DE | FE_ZE;
+  c.fpu.mxcsr |= f | completed;
   if (unmasked !== 0) {
     if ((c.cr4 & CR4_OSXMMEXCPT) !== 0) c.fault(XM);
     c.ud();

@@ -204,6 +204,10 @@ def(3, 0x40, { name: 'dpps', prefix: 0x66 }, (c, i) => {
     t[0] = r; f32lane(t[0]!, tb[0]!, k);
   };
   for (let k = 0; k < 4; k++) mul(k);
+  // An unmasked exception in the products ends the instruction before the sums (no DE from them).
+  if ((sse.flags & ~sse.masks & 0x3f) !== 0) { sseCommit(c); return; }
+  const products = sse.flags;
+  sse.flags = 0;
   const add = (x: number, y: number, out: number): void => {
     const xb = PN[x]!, yb = PN[y]!;
     if (isNaN32(xb) || isNaN32(yb)) { f32lane(NaN, isNaN32(xb) ? xb : yb, out); return; }
@@ -213,7 +217,7 @@ def(3, 0x40, { name: 'dpps', prefix: 0x66 }, (c, i) => {
   };
   add(0, 1, 0); add(2, 3, 2); add(0, 2, 0);
   for (let k = 0; k < 4; k++) A32[k] = ((i.imm >> k) & 1) !== 0 ? PN[0]! : 0;
-  sseCommit(c); aToXmm(c, i.reg);
+  sseCommit(c, products); aToXmm(c, i.reg);
 });
 def(3, 0x41, { name: 'dppd', prefix: 0x66 }, (c, i) => {
   checkSse(c); xmmToA(c, i.reg); srcXmm(c, i, true);
@@ -233,6 +237,9 @@ def(3, 0x41, { name: 'dppd', prefix: 0x66 }, (c, i) => {
     const r = arith64(OP_MUL, operand64(AF64[k]!), operand64(BF64[k]!));
     if (r !== r) { isN[k] = true; nanBits[k] = [0, 0xfff80000 | 0]; } else prod[k] = r;
   }
+  if ((sse.flags & ~sse.masks & 0x3f) !== 0) { sseCommit(c); return; } // as DPPS: no sum after an unmasked exception
+  const products = sse.flags;
+  sse.flags = 0;
   if (isN[0] || isN[1]) { nan = true; [lo, hi] = isN[0] ? nanBits[0]! : nanBits[1]!; }
   else {
     v = arith64(OP_ADD, operand64(prod[0]!), operand64(prod[1]!)); // denormal products count as denormal operands
@@ -243,6 +250,6 @@ def(3, 0x41, { name: 'dppd', prefix: 0x66 }, (c, i) => {
     else if (nan) { A32[2 * k] = lo; A32[2 * k + 1] = hi; }
     else AF64[k] = v;
   }
-  sseCommit(c); aToXmm(c, i.reg);
+  sseCommit(c, products); aToXmm(c, i.reg);
 });
 

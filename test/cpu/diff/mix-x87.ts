@@ -1,10 +1,10 @@
 /**
- * x87 templates for the host-CPU oracle: ST(0)-ST(3) hold a mix of normal, denormal, zero,
+ * x87 templates of the operand-mix set (see mix.ts): ST(0)-ST(3) hold a mix of normal, denormal, zero,
  * infinite, NaN (quiet, signaling), unsupported and integral 80-bit values; FCW gets every
  * precision and rounding control, sometimes with unmasked exceptions; memory operands come from a
  * similar mix. Transcendentals are left out: they are binary64-accurate here (see x87-math.ts).
  */
-import { pointInto, type Template, type Case, type Rng } from '../oracle/oracle.js';
+import { pointInto, type MixTemplate, type Case, type Rng } from './mix.js';
 
 const F64 = new Float64Array(1), U64 = new BigUint64Array(F64.buffer);
 
@@ -69,9 +69,9 @@ export function x87Setup(o: X87Options = {}) {
 
 const ARITH = ['fadd', 'fsub', 'fsubr', 'fmul', 'fdiv', 'fdivr'];
 
-export function x87Templates(): Template[] {
-  const t: Template[] = [];
-  const x = (asm: string, o: X87Options = {}, extra: Partial<Template> = {}): void => { t.push({ asm, compareX87: true, setup: x87Setup(o), ...extra }); };
+export function x87Mix(): MixTemplate[] {
+  const t: MixTemplate[] = [];
+  const x = (asm: string, o: X87Options = {}, extra: Partial<MixTemplate> = {}): void => { t.push({ asm, compareX87: true, setup: x87Setup(o), ...extra }); };
   for (const op of ARITH) {
     x(`${op} st0, st1`, { unmask: true });
     x(`${op} st2, st0`, { unmask: true });

@@ -1,7 +1,7 @@
 /**
- * SSE/SSE2/MMX templates for the host-CPU oracle: data movement, packed integer, shuffles, masks.
+ * SSE/SSE2/MMX templates of the operand-mix set (see mix.ts): data movement, packed integer, shuffles, masks.
  */
-import { pointInto, type Template, type Case } from './oracle.js';
+import { pointInto, type MixTemplate, type Case } from './mix.js';
 
 const mem = (c: Case): void => pointInto(c, 3, 0x800);
 
@@ -11,8 +11,8 @@ const PACKED_INT = ['paddb', 'paddw', 'paddd', 'paddq', 'psubb', 'psubw', 'psubd
   'pcmpgtd', 'punpcklbw', 'punpcklwd', 'punpckldq', 'punpckhbw', 'punpckhwd', 'punpckhdq', 'packsswb', 'packuswb', 'packssdw',
   'psrlw', 'psrld', 'psrlq', 'psraw', 'psrad', 'psllw', 'pslld', 'psllq'];
 
-export function sseTemplates(): Template[] {
-  const t: Template[] = [];
+export function sseMix(): MixTemplate[] {
+  const t: MixTemplate[] = [];
   for (const op of PACKED_INT) {
     t.push({ asm: `${op} xmm1, xmm2` });
     t.push({ asm: `${op} xmm9, [rbx]`, setup: mem });

@@ -1,13 +1,9 @@
 /**
- * SSE/SSE2 conversions and the SSE3 floating-point instructions against the host CPU, with the
- * operand/MXCSR mix of the float oracle (rounding modes, DAZ/FTZ, unmasked exceptions).
+ * SSE/SSE2 conversions, SSE3 arithmetic, SSSE3 and SSE4.1 templates of the operand-mix set (see
+ * mix.ts), with the float set's operand/MXCSR mix (rounding modes, DAZ/FTZ, unmasked exceptions).
  */
-import test from 'node:test';
-import assert from 'node:assert/strict';
-import { checkTemplate, hostHas, type Template, type Case, type Rng } from '../oracle/oracle.js';
-import { fpSetup } from '../oracle/float-templates.js';
-
-const CASES = Number(process.env['VIRIDIAN_ORACLE_CASES'] ?? 60);
+import type { MixTemplate, Case, Rng } from './mix.js';
+import { fpSetup } from './mix-float.js';
 
 /** Integer sources: the generator's edgy register values, and small ones that convert exactly. */
 function intSetup(c: Case, r: Rng): void {
@@ -15,8 +11,8 @@ function intSetup(c: Case, r: Rng): void {
   if (r.below(2) === 0) c.regs[1] = BigInt.asUintN(64, BigInt(r.below(2000001) - 1000000));
 }
 
-function templates(): Template[] {
-  const t: Template[] = [];
+export function sseExtMix(): MixTemplate[] {
+  const t: MixTemplate[] = [];
   const f = (asm: string, dbl: boolean, unmask = true): void => { t.push({ asm, setup: fpSetup(dbl, unmask) }); };
   for (const tt of ['', 't']) {
     f(`cvt${tt}ss2si ecx, xmm2`, false); f(`cvt${tt}ss2si rcx, xmm2`, false); f(`cvt${tt}ss2si ecx, [rbx]`, false, false);
@@ -72,15 +68,3 @@ function mmx(c: Case, r: Rng): void {
   for (let k = 0; k < 8; k++) { dv.setBigUint64(32 + k * 16, r.edgy(), true); dv.setUint16(40 + k * 16, 0xffff, true); }
   c.fx[4] = 0xff;
 }
-
-test('SSE/SSE2 conversions, SSE3 arithmetic, SSSE3 and SSE4.1 match the host CPU', () => {
-  const failures: string[] = [];
-  let run = 0;
-  templates().forEach((t, k) => {
-    if (t.needs !== undefined && !hostHas(t.needs)) return;
-    run++;
-    const err = checkTemplate(t, CASES, 15000 + k);
-    if (err) failures.push(err);
-  });
-  assert.equal(failures.length, 0, `${failures.length} of ${run} templates differ from the host:\n\n${failures.slice(0, 30).join('\n\n')}`);
-});

@@ -3,7 +3,7 @@
  * (quiet and signaling) and denormals; MXCSR with every rounding mode, DAZ/FTZ, and sometimes
  * unmasked exceptions (both sides must then raise #XM).
  */
-import { pointInto, type Template, type Case, type Rng } from './oracle.js';
+import { pointInto, type MixTemplate, type Case, type Rng } from './mix.js';
 
 const F32 = new Float32Array(1), U32 = new Uint32Array(F32.buffer);
 const F64 = new Float64Array(1), U64 = new BigUint64Array(F64.buffer);
@@ -47,8 +47,8 @@ function fpSetup(double: boolean, unmask: boolean) {
   };
 }
 
-export function floatTemplates(): Template[] {
-  const t: Template[] = [];
+export function floatMix(): MixTemplate[] {
+  const t: MixTemplate[] = [];
   for (const op of ['add', 'sub', 'mul', 'div', 'min', 'max', 'sqrt']) {
     for (const [suffix, dbl] of [['ps', false], ['ss', false], ['pd', true], ['sd', true]] as const) {
       t.push({ asm: `${op}${suffix} xmm1, xmm2`, setup: fpSetup(dbl, true) });

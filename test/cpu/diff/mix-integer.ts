@@ -1,7 +1,7 @@
 /**
- * Integer instruction templates for the host-CPU oracle, with the flags the SDM leaves undefined.
+ * Integer templates of the operand-mix set (see mix.ts), with the flags the SDM leaves undefined.
  */
-import { FLAGS, pointInto, type Template, type Case, type Rng } from './oracle.js';
+import { FLAGS, pointInto, type MixTemplate, type Case, type Rng } from './mix.js';
 
 const { CF, PF, AF, ZF, SF, OF } = FLAGS;
 const RBX = 3, RSI = 6, RDI = 7, RCX = 1, RDX = 2, RAX = 0;
@@ -16,8 +16,8 @@ const PTR = ['byte', 'word', 'dword', 'qword'];
 const mem = (c: Case): void => pointInto(c, RBX, 0x800);
 const smallCl = (c: Case, rng: Rng): void => { c.regs[RCX] = BigInt(rng.below(4) === 0 ? rng.below(256) : rng.below(70)); };
 
-export function integerTemplates(): Template[] {
-  const t: Template[] = [];
+export function integerMix(): MixTemplate[] {
+  const t: MixTemplate[] = [];
   for (const op of ['add', 'or', 'adc', 'sbb', 'and', 'sub', 'xor', 'cmp']) {
     const logic = op === 'and' || op === 'or' || op === 'xor';
     const u = logic ? AF : 0;
