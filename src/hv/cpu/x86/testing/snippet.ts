@@ -81,7 +81,14 @@ function fxOut(cpu: X86Cpu): Uint8Array {
  * Runs `code` in 64-bit user mode, or with `bits` = 32 as 32-bit code in compatibility mode (the
  * layout Linux gives a 64-bit process that jumps to its 0x23 code selector).
  */
-export function runSnippet(code: Uint8Array, input: SnippetState, bits: 32 | 64 = 64): SnippetResult {
+export interface SnippetControl {
+  /** CR0 bits to set on top of the snippet machine's (e.g. EM or TS, to check #UD/#NM rules). */
+  cr0Set?: number;
+  /** CR4 bits to clear (e.g. OSFXSR). */
+  cr4Clear?: number;
+}
+
+export function runSnippet(code: Uint8Array, input: SnippetState, bits: 32 | 64 = 64, control: SnippetControl = {}): SnippetResult {
   if (code.length > CODE_PAGES * 4096 - 16) throw new Error('snippet too long');
   const { cpu, ram } = setup();
   buildPageTables(ram);
@@ -91,8 +98,8 @@ export function runSnippet(code: Uint8Array, input: SnippetState, bits: 32 | 64 
   for (let k = code.length; k + 1 < CODE_PAGES * 4096; k += 2) { ram[CODE_PA + k] = 0x0f; ram[CODE_PA + k + 1] = 0x0b; }
   ram.set(input.data.subarray(0, SNIPPET_DATA_SIZE), DATA_PA);
   flushBlocks(cpu);
-  cpu.cr0 = CR0_PE | CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP;
-  cpu.cr4 = CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT;
+  cpu.cr0 = CR0_PE | CR0_PG | CR0_WP | CR0_NE | CR0_ET | CR0_MP | (control.cr0Set ?? 0);
+  cpu.cr4 = (CR4_PAE | CR4_OSFXSR | CR4_OSXMMEXCPT) & ~(control.cr4Clear ?? 0);
   cpu.cr3 = PML4;
   cpu.efer = EFER_LME | EFER_LMA | EFER_NXE | EFER_SCE;
   cpu.paging = true;
