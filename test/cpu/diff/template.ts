@@ -90,8 +90,11 @@ export function hostCpuFlags(): Set<string> {
 /** /proc/cpuinfo flag names of the extensions the engine implements, from what its CPUID advertises. */
 function engineFlags(): Set<string> {
   const f = FEATURES;
-  const on: [string, boolean][] = [['pni', f.sse3], ['ssse3', f.ssse3], ['sse4_1', f.sse41], ['sse4_2', f.sse42], ['popcnt', f.popcnt],
-    ['movbe', f.movbe], ['cx16', f.cx16], ['abm', f.lzcnt], ['bmi1', true]];
+  // The base set (leaf 1 EDX: FPU, CX8, CMOV, MMX, FXSR, SSE, SSE2) first: a template that needs
+  // it must run, not be counted as unsupported.
+  const on: [string, boolean][] = [['fpu', f.x87], ['cx8', true], ['cmov', true], ['mmx', true], ['fxsr', true], ['sse', f.sse], ['sse2', f.sse2],
+    ['pni', f.sse3], ['ssse3', f.ssse3], ['sse4_1', f.sse41], ['sse4_2', f.sse42], ['popcnt', f.popcnt],
+    ['movbe', f.movbe], ['cx16', f.cx16], ['abm', f.lzcnt], ['lahf_lm', f.lahfLm], ['bmi1', true]];
   return new Set(on.filter(([, v]) => v).map(([k]) => k));
 }
 

@@ -5,7 +5,7 @@
  */
 import type { Rng } from './rng.js';
 import { ARITH, F, R, RBX_OFFSET, le64, putData, type Template } from './template.js';
-import { DATA_BASE, type CaseInput } from './wire.js';
+import { DATA_BASE, DATA_SIZE, type CaseInput } from './wire.js';
 
 const { CF, PF, AF, ZF, SF, OF } = F;
 type Size = 8 | 16 | 32 | 64;
@@ -105,6 +105,20 @@ export function integerTemplates(): Template[] {
       same(`${op} ${PTR[s]} [rbx+6], ${s - 1}`, { undefinedFlags: BTU });
     }
     if (op !== 'bt') same(`lock ${op} qword [rbx], rcx`, { undefinedFlags: BTU, init: farBit });
+    // The whole operand-size unit is accessed: a unit that crosses the window's end faults even
+    // when the addressed bit's byte lies inside it.
+    for (const s of [16, 32, 64] as const) {
+      add(`${op} ${PTR[s]} [rbx], ${reg('c', s)} (window end)`, `${op} ${PTR[s]} [rbx], ${reg('c', s)}`, {
+        undefinedFlags: BTU,
+        init: (c, r) => { c.gpr[R.RBX] = BigInt(DATA_BASE + DATA_SIZE - 1 - r.below(s / 8)); c.gpr[R.RCX] = BigInt(r.below(8)); },
+      });
+    }
+  }
+  // Read-modify-write operands that run off the window's end: the fault is a write (#PF W=1).
+  const atEnd = (c: CaseInput, r: Rng): void => { c.gpr[R.RBX] = BigInt(DATA_BASE + DATA_SIZE - 1 - r.below(8)); };
+  for (const asm of ['add dword [rbx], eax', 'adc byte [rbx+1], al', 'inc word [rbx]', 'neg qword [rbx]', 'not dword [rbx]',
+    'xchg [rbx], ecx', 'xadd [rbx], rcx', 'cmpxchg [rbx], ecx', 'shl dword [rbx], 1', 'rcr word [rbx], cl', 'shld [rbx], eax, 3']) {
+    add(`${asm} (window end)`, asm, { undefinedFlags: OF | AF, init: atEnd });
   }
   for (const s of [16, 32, 64] as const) {
     const CZ = CF | OF | SF | AF | PF;

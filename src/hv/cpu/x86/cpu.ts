@@ -350,6 +350,16 @@ export class X86Cpu {
     return this.linear(i.seg >= 0 ? i.seg : i.defSeg, this.ea(i), size, true);
   }
 
+  /**
+   * Address of a read-modify-write memory operand, already checked for the write: the hardware
+   * reports a fault there as a write (#PF error code W=1) before reading, and no state changes.
+   */
+  addrRMW(i: Insn, size: number): number {
+    const la = this.addrW(i, size);
+    this.probeWrite(la, size);
+    return la;
+  }
+
   // ================= memory (linear addresses) =================
   // Fast path: a TLB hit for the current privilege and an access within one page. Everything else
   // (misses, page crossings, MMIO, code pages, dirty tracking) goes through mmu.ts.

@@ -20,12 +20,10 @@ function aluToRM(c: X86Cpu, i: Insn, op: number, size: number, sL: number, sH: n
     if (op !== OP_CMP) c.setReg(i.rm, size, i.rex, r, c.hi);
     return;
   }
-  const la = op === OP_CMP ? c.addr(i, size) : c.addrW(i, size);
+  const la = op === OP_CMP ? c.addr(i, size) : c.addrRMW(i, size);
   const d = c.rd(la, size);
   const dH = c.hi;
   if (op === OP_CMP) { aluAny(c, op, size, d, dH, sL, sH); return; }
-  // Read-modify-write: make sure the store cannot fault before any state (flags) changes.
-  c.probeWrite(la, size);
   const r = aluAny(c, op, size, d, dH, sL, sH);
   c.wr(la, size, r, c.hi);
 }
@@ -91,10 +89,9 @@ function incDec(c: X86Cpu, i: Insn, size: number, dec: boolean, rmForm: boolean)
   const reg = rmForm ? i.rm : (i.opcode & 7);
   let la = 0;
   let d: number;
-  if (rmForm && i.mod !== 3) { la = c.addrW(i, size); d = c.rd(la, size); }
+  if (rmForm && i.mod !== 3) { la = c.addrRMW(i, size); d = c.rd(la, size); }
   else d = c.getReg(reg, size, rmForm ? i.rex : 1);
   const dH = c.hi;
-  if (rmForm && i.mod !== 3) c.probeWrite(la, size);
   const r = aluAny(c, dec ? OP_SUB : OP_ADD, size, d, dH, 1, 0);
   const rH = c.hi;
   if (rmForm && i.mod !== 3) c.wr(la, size, r, rH);
@@ -108,7 +105,7 @@ function notNeg(c: X86Cpu, i: Insn): void {
   const neg = (i.reg & 7) === 3;
   let la = 0;
   let d: number;
-  if (i.mod !== 3) { la = c.addrW(i, size); d = c.rd(la, size); c.probeWrite(la, size); }
+  if (i.mod !== 3) { la = c.addrRMW(i, size); d = c.rd(la, size); }
   else d = c.getReg(i.rm, size, i.rex);
   const dH = c.hi;
   let r: number, rH: number;

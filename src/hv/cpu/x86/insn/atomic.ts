@@ -25,10 +25,9 @@ function xadd(c: X86Cpu, i: Insn): void {
     c.setReg(i.rm, size, i.rex, r, rH);
     return;
   }
-  const la = c.addrW(i, size);
+  const la = c.addrRMW(i, size);
   const d = c.rd(la, size);
   const dH = c.hi;
-  c.probeWrite(la, size);
   const r = aluAny(c, OP_ADD, size, d, dH, s, sH);
   c.wr(la, size, r, c.hi);
   c.setReg(i.reg, size, i.rex, d, dH);
@@ -41,9 +40,8 @@ function cmpxchg(c: X86Cpu, i: Insn): void {
   let la = 0;
   let d: number;
   if (i.mod === 3) d = c.getReg(i.rm, size, i.rex);
-  else { la = c.addrW(i, size); d = c.rd(la, size); }
+  else { la = c.addrRMW(i, size); d = c.rd(la, size); }
   const dH = c.hi;
-  if (i.mod !== 3) c.probeWrite(la, size);
   aluAny(c, OP_CMP, size, a, aH, d, dH);
   const equal = size === 8 ? a === d && aH === dH : a === d;
   if (equal) {
@@ -69,9 +67,9 @@ function cmpxchgWide(c: X86Cpu, i: Insn): void {
   const size = wide ? 16 : 8;
   const la = c.addrW(i, size);
   if (wide && la % 16 !== 0) c.gp(0);
+  c.probeWrite(la, size);
   if (!wide) {
     const lo = c.rd32(la), hi = c.rd32(la + 4);
-    c.probeWrite(la, 8);
     if (lo === c.reg32(RAX) && hi === c.reg32(RDX)) {
       c.wr32(la, c.reg32(RBX)); c.wr32(la + 4, c.reg32(RCX));
       setZF(c, true);
@@ -84,7 +82,6 @@ function cmpxchgWide(c: X86Cpu, i: Insn): void {
   }
   const l0 = c.rd64(la), h0 = c.hi;
   const l1 = c.rd64(la + 8), h1 = c.hi;
-  c.probeWrite(la, 16);
   if (l0 === c.reg32(RAX) && h0 === c.regHi(RAX) && l1 === c.reg32(RDX) && h1 === c.regHi(RDX)) {
     c.wr64(la, c.reg32(RBX), c.regHi(RBX)); c.wr64(la + 8, c.reg32(RCX), c.regHi(RCX));
     setZF(c, true);

@@ -32,28 +32,33 @@ function bitOp(c: X86Cpu, i: Insn, op: number, offsetLo: number, offsetHi: numbe
     else c.setReg(i.rm, size, i.rex, size === 2 ? nw & 0xffff : nw, vH);
     return;
   }
-  // Memory: a register offset is signed and selects a byte anywhere relative to the operand.
-  let byteOff = 0;
+  // Memory: the operand-size unit holding the bit is read (and written back), as the hardware
+  // does; a register offset is signed and selects a unit anywhere relative to the operand.
+  let unitOff = 0;
   let bit: number;
   if (bitReg) {
     const off = size === 8 ? offsetHi * TWO32 + (offsetLo >>> 0) : size === 4 ? offsetLo | 0 : (offsetLo << 16) >> 16;
-    byteOff = Math.floor(off / 8);
-    bit = off - byteOff * 8;
+    const unit = Math.floor(off / bits);
+    unitOff = unit * size;
+    bit = off - unit * bits;
   } else {
     bit = offsetLo & (bits - 1);
-    byteOff = bit >> 3;
-    bit &= 7;
   }
   const base = c.ea(i);
   const seg = i.seg >= 0 ? i.seg : i.defSeg;
-  const off = i.asize === 8 ? base + byteOff : i.asize === 4 ? (base + byteOff) >>> 0 : (base + byteOff) & 0xffff;
-  const la = c.linear(seg, off, 1, op !== 0);
-  const v = c.rd8(la);
-  const m = 1 << bit;
-  if (op !== 0) c.probeWrite(la, 1);
-  setCF(c, (v & m) !== 0);
+  const off = i.asize === 8 ? base + unitOff : i.asize === 4 ? (base + unitOff) >>> 0 : (base + unitOff) & 0xffff;
+  const la = c.linear(seg, off, size, op !== 0);
+  if (op !== 0) c.probeWrite(la, size); // a read-modify-write faults as a write, before the read
+  const lo = size === 8 ? c.rd64(la) : size === 4 ? c.rd32(la) : c.rd16(la);
+  const hi = size === 8 ? c.hi : 0;
+  const word = bit >= 32 ? hi : lo;
+  const m = 1 << (bit & 31);
+  setCF(c, (word & m) !== 0);
   if (op === 0) return;
-  c.wr8(la, op === 1 ? v | m : op === 2 ? v & ~m : v ^ m);
+  const nw = op === 1 ? word | m : op === 2 ? word & ~m : word ^ m;
+  if (size === 8) { if (bit >= 32) c.wr64(la, lo, nw); else c.wr64(la, nw, hi); }
+  else if (size === 4) c.wr32(la, nw);
+  else c.wr16(la, nw & 0xffff);
 }
 
 function btReg(c: X86Cpu, i: Insn): void {

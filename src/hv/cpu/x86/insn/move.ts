@@ -61,7 +61,7 @@ function xchgRM(c: X86Cpu, i: Insn): void { // 86/87 (always locked with memory)
     c.setReg(i.reg, size, i.rex, v, vH);
     return;
   }
-  const la = c.addrW(i, size);
+  const la = c.addrRMW(i, size);
   const v = c.rd(la, size);
   const vH = c.hi;
   c.wr(la, size, r, rH);

@@ -15,12 +15,8 @@ function big(lo: number, hi: number): bigint { return (BigInt(hi >>> 0) << 32n) 
 let slotLa = 0;
 function readDst(c: X86Cpu, i: Insn, size: number): number {
   if (i.mod === 3) return c.getReg(i.rm, size, i.rex);
-  slotLa = c.addrW(i, size);
-  const v = c.rd(slotLa, size);
-  const h = c.hi;
-  c.probeWrite(slotLa, size);
-  c.hi = h;
-  return v;
+  slotLa = c.addrRMW(i, size);
+  return c.rd(slotLa, size);
 }
 function writeDst(c: X86Cpu, i: Insn, size: number, lo: number, hi: number): void {
   if (i.mod === 3) c.setReg(i.rm, size, i.rex, lo, hi);
@@ -40,7 +36,8 @@ function setCfOf(c: X86Cpu, cf: boolean, of: boolean): void {
 
 /** A masked count of 0 changes no flags, but a 32-bit register destination is still written (zero-extended). */
 function zeroCount(c: X86Cpu, i: Insn, size: number): void {
-  if (i.mod !== 3) { c.rd(c.addr(i, size), size); return; }
+  // A zero count still accesses the operand as a read-modify-write: it faults as a write.
+  if (i.mod !== 3) { c.rd(c.addrRMW(i, size), size); return; }
   if (size === 4) c.setReg32(i.rm, c.reg32(i.rm));
 }
 
