@@ -35,6 +35,16 @@ export function noteData(c: X86Cpu, la: number): void { c.fpu.fdp = la; }
 
 export function masked(c: X86Cpu, flag: number): boolean { return (c.fpu.fcw & flag) !== 0; }
 
+/**
+ * True when the instruction raised an unmasked pre-computation exception (IE, DE or ZE): the
+ * handler is invoked with the destination, TOP and the source operands unchanged, so popping
+ * forms do not pop (SDM vol. 1 8.5.1-8.5.3). Unmasked OE/UE/PE are post-computation: the
+ * instruction completes, pop included.
+ */
+export function unmaskedPreComputation(c: X86Cpu): boolean {
+  return (xf.flags & ~c.fpu.fcw & (X_IE | X_DE | X_ZE)) !== 0;
+}
+
 export function commit(c: X86Cpu, setC1 = true): void {
   const f = c.fpu;
   let sw = f.fsw | (xf.flags & 0x7f);
