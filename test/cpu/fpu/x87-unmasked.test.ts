@@ -123,11 +123,15 @@ test('FXRSTOR: an unmasked flag with ES clear is pending; FWAIT raises #MF', () 
   assert.equal(SW(r), IE | ES | B);
 });
 
-test('FLDCW is a waiting instruction: a pending unmasked exception raises #MF before it loads', () => {
-  const r = run(['fxrstor [rbx]', 'fldcw [rbx+512]'], [...fxImage(0x037f & ~ZE, ZE), 0x7f, 0x03]);
-  assert.equal(r.exception, 16);
-  assert.equal(r.fx.getUint16(0, true), 0x037f & ~ZE, 'FCW not loaded');
-});
+for (const insn of ['fldcw', 'fldenv', 'frstor']) {
+  test(`${insn.toUpperCase()} is a waiting instruction: a pending unmasked exception raises #MF before it loads`, () => {
+    // The image at +512 would mask everything (FCW 0x037f, FSW 0).
+    const r = run(['fxrstor [rbx]', `${insn} [rbx+512]`], [...fxImage(0x037f & ~ZE, ZE), 0x7f, 0x03, 0, 0]);
+    assert.equal(r.exception, 16);
+    assert.equal(r.fx.getUint16(0, true), 0x037f & ~ZE, 'FCW not loaded');
+    assert.equal(r.fx.getUint16(2, true), ZE | ES | B, 'FSW not loaded');
+  });
+}
 
 test('FNSTENV masks every exception, so nothing is pending afterwards', () => {
   const r = run(['fxrstor [rbx]', 'fnstenv [rbx+512]', 'fnstsw ax', 'fwait'], fxImage(0x037f & ~ZE, ZE));
