@@ -207,8 +207,9 @@ function fcomi(unordered: boolean, popAfter: boolean) {
     const k = i.rm & 7;
     const ok = readSt(c, 0, XA) && readSt(c, k, XB);
     const rel = ok ? compare(c, XA, XB, !unordered) : REL_UN;
-    // EFLAGS are written even with an unmasked IE or DE (unordered is ZF PF CF = 111 either way,
-    // as the SDM's operation computes before it raises #IA); only the pop is held back.
+    // EFLAGS are written even with an unmasked IE or DE (unordered: ZF PF CF = 111); only the pop is
+    // held back. The SDM's prose says the flags are not set with an unmasked #IA, but its Operation
+    // section assigns them before raising it; the AMD host and Bochs (modelled on Intel parts) write them.
     setArithFlags(c.lf, rel === REL_GT ? 0 : rel === REL_LT ? 1 : rel === REL_EQ ? 0x40 : 0x45);
     if (popAfter && !unmaskedPreComputation(c)) pop(c);
     c.fpu.fsw &= ~C1;

@@ -14,7 +14,6 @@ import {
 
 function statusWord(c: X86Cpu): number { return (c.fpu.fsw & ~0x3800) | (c.fpu.top << 11); }
 
-
 export function fninit(c: X86Cpu): void {
   const f = c.fpu;
   f.fcw = 0x037f; f.fsw = 0; f.top = 0; f.ftw = 0xffff;
@@ -28,7 +27,7 @@ def(0, 0xdf, { name: 'fnstsw ax', reg: 4, rm: 0 }, (c, i) => { x87Begin(c, i, fa
 def(0, 0xdd, { name: 'fnstsw m16', reg: 7, form: 'mem' }, (c, i) => { x87Begin(c, i, false); c.wr16(c.addrW(i, 2), statusWord(c)); });
 def(0, 0xd9, { name: 'fnstcw', reg: 7, form: 'mem' }, (c, i) => { x87Begin(c, i, false); c.wr16(c.addrW(i, 2), c.fpu.fcw); });
 // FLDCW, FLDENV and FRSTOR are waiting instructions: a pending unmasked exception raises #MF
-// before they load anything (only the FN- forms, FNCLEX and FNINIT skip the check).
+// before they load anything (only the FN- forms skip the check).
 def(0, 0xd9, { name: 'fldcw', reg: 5, form: 'mem' }, (c, i) => {
   x87Begin(c, i);
   // Bit 6 reads as 1 and bits 13-15 as 0 on every processor since the 387.
