@@ -34,6 +34,15 @@ export class FpuState {
     this.fop = 0; this.fip = 0; this.fcs = 0; this.fdp = 0; this.fds = 0;
   }
 
+  /**
+   * Recomputes FSW.ES and FSW.B from the exception flags and masks. ES is a summary ("any unmasked
+   * exception flag set"), not state of its own: a loaded status word's ES bit is ignored, and
+   * unmasked flags loaded with ES clear still raise #MF at the next waiting instruction.
+   */
+  syncErrorSummary(): void {
+    if ((this.fsw & ~this.fcw & 0x3f) !== 0) this.fsw |= FSW_ES | FSW_B; else this.fsw &= ~(FSW_ES | FSW_B);
+  }
+
   /** Abridged tag byte for FXSAVE: bit n set when physical register n is not empty. */
   abridgedTag(): number {
     let t = 0;
@@ -72,6 +81,7 @@ export class FpuState {
     const sw = dv.getUint16(2, true);
     this.top = (sw >> 11) & 7;
     this.fsw = sw & ~0x3800;
+    this.syncErrorSummary();
     this.fop = dv.getUint16(6, true) & 0x7ff;
     if (wide) { this.fip = Number(dv.getBigInt64(8, true)); this.fdp = Number(dv.getBigInt64(16, true)); }
     else { this.fip = dv.getUint32(8, true); this.fcs = dv.getUint16(12, true); this.fdp = dv.getUint32(16, true); this.fds = dv.getUint16(20, true); }
@@ -117,6 +127,9 @@ export class FpuState {
     [this.fcw, this.fsw, this.top, this.ftw, this.fop, this.fip, this.fcs, this.fdp, this.fds] = w as number[] as [number, number, number, number, number, number, number, number, number];
   }
 }
+
+/** FSW error summary (ES) and busy (B, a copy of ES on every processor since the 387). */
+const FSW_ES = 0x80, FSW_B = 0x8000;
 
 /** MXCSR bits this processor implements (DAZ included). */
 export const MXCSR_MASK = 0xffff;

@@ -13,7 +13,7 @@ import {
 } from '../fpu/x87-float.js';
 import {
   xf, x87Begin, noteData, commit, phys, readSt, underflowInto, pop, deliver, nanOperands, invalidInto, denormalCheck,
-  writeInf, writeZero, masked, rc, isEmpty, X_IE, X_ZE,
+  writeInf, writeZero, masked, rc, isEmpty, unmaskedPreComputation, X_IE, X_ZE,
 } from './x87-common.js';
 import { readReal32, readReal64, readInt } from './x87-operands.js';
 
@@ -107,7 +107,7 @@ function arithReg(op: number, toSti: boolean, popAfter: boolean) {
     if (!ok0 || !ok1) underflowInto(c, p);
     else if (toSti) binary(c, op, XB, XA, p); // ST(i) = ST(i) op ST(0)
     else binary(c, op, XA, XB, p);
-    if (popAfter && !(!masked(c, X_IE) && (xf.flags & X_IE) !== 0)) pop(c);
+    if (popAfter && !unmaskedPreComputation(c)) pop(c);
     commit(c);
   };
 }
@@ -168,10 +168,10 @@ function fcomReg(pops: number, unordered: boolean, fixedIndex = -1) {
     finishCompare(c, rel, pops);
   };
 }
+/** The condition codes are written even when an unmasked exception is raised; only the pops are held back. */
 function finishCompare(c: X86Cpu, rel: number, pops: number): void {
-  const suppressed = (xf.flags & X_IE) !== 0 && !masked(c, X_IE);
   setCC(c, rel);
-  if (!suppressed) for (let n = 0; n < pops; n++) pop(c);
+  if (!unmaskedPreComputation(c)) for (let n = 0; n < pops; n++) pop(c);
   commit(c, false);
 }
 function fcomMem(pops: number, kind: number) {
@@ -207,11 +207,11 @@ function fcomi(unordered: boolean, popAfter: boolean) {
     const k = i.rm & 7;
     const ok = readSt(c, 0, XA) && readSt(c, k, XB);
     const rel = ok ? compare(c, XA, XB, !unordered) : REL_UN;
-    const suppressed = (xf.flags & X_IE) !== 0 && !masked(c, X_IE);
-    if (!suppressed) {
-      setArithFlags(c.lf, rel === REL_GT ? 0 : rel === REL_LT ? 1 : rel === REL_EQ ? 0x40 : 0x45);
-      if (popAfter) pop(c);
-    }
+    // EFLAGS are written even with an unmasked IE or DE (unordered: ZF PF CF = 111); only the pop is
+    // held back. The SDM's prose says the flags are not set with an unmasked #IA, but its Operation
+    // section assigns them before raising it; the AMD host and Bochs (modelled on Intel parts) write them.
+    setArithFlags(c.lf, rel === REL_GT ? 0 : rel === REL_LT ? 1 : rel === REL_EQ ? 0x40 : 0x45);
+    if (popAfter && !unmaskedPreComputation(c)) pop(c);
     c.fpu.fsw &= ~C1;
     commit(c, false);
   };

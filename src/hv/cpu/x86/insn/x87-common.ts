@@ -35,6 +35,16 @@ export function noteData(c: X86Cpu, la: number): void { c.fpu.fdp = la; }
 
 export function masked(c: X86Cpu, flag: number): boolean { return (c.fpu.fcw & flag) !== 0; }
 
+/**
+ * True when the instruction raised an unmasked pre-computation exception (IE, DE or ZE): the
+ * handler is invoked with the destination, TOP and the source operands unchanged, so popping
+ * forms do not pop (SDM vol. 1 8.5.1-8.5.3). Unmasked OE/UE/PE are post-computation: the
+ * instruction completes, pop included.
+ */
+export function unmaskedPreComputation(c: X86Cpu): boolean {
+  return (xf.flags & ~c.fpu.fcw & (X_IE | X_DE | X_ZE)) !== 0;
+}
+
 export function commit(c: X86Cpu, setC1 = true): void {
   const f = c.fpu;
   let sw = f.fsw | (xf.flags & 0x7f);
@@ -119,8 +129,9 @@ export function deliver(c: X86Cpu, p: number, sign: number, m: bigint, e: number
       if (ov.inf) { writeInf(c, p, sign); xf.c1 = 1; } else { writePhys(c, p, sign, 0x7ffe, ov.m << BigInt(64 - fmt.p)); xf.c1 = 0; }
       return;
     }
+    // Only FSCALE can overflow beyond the bias adjustment's reach: a signed ∞, rounded up (C1 = 1).
     const enc = encode80(-24576);
-    if (enc.exp >= 0x7fff) { xf.flags |= X_PE; writeInf(c, p, sign); return; }
+    if (enc.exp >= 0x7fff) { xf.flags |= X_PE; xf.c1 = 1; writeInf(c, p, sign); return; }
     writePhys(c, p, sign, enc.exp, enc.mant);
     return;
   }
@@ -133,7 +144,8 @@ export function deliver(c: X86Cpu, p: number, sign: number, m: bigint, e: number
       xf.flags = (xf.flags & ~X_PE) | (rounded.inexact ? X_PE : 0);
       xf.c1 = rounded.up ? 1 : 0;
       const enc = encode80(24576);
-      if (enc.exp < 1) { xf.flags |= X_PE; writeZero(c, p, sign); return; } // beyond the bias adjustment's reach
+      // Beyond the bias adjustment's reach (FSCALE only): a signed 0, rounded toward zero (C1 = 0).
+      if (enc.exp < 1) { xf.flags |= X_PE; xf.c1 = 0; writeZero(c, p, sign); return; }
       writePhys(c, p, sign, enc.exp, enc.mant);
       return;
     }

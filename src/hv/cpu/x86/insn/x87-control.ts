@@ -14,12 +14,6 @@ import {
 
 function statusWord(c: X86Cpu): number { return (c.fpu.fsw & ~0x3800) | (c.fpu.top << 11); }
 
-/** After FLDCW/FLDENV/FRSTOR: ES and B follow the unmasked pending exceptions. */
-function refreshSummary(c: X86Cpu): void {
-  const f = c.fpu;
-  if ((f.fsw & ~f.fcw & 0x3f) !== 0) f.fsw |= SW_ES | SW_B; else f.fsw &= ~(SW_ES | SW_B);
-}
-
 export function fninit(c: X86Cpu): void {
   const f = c.fpu;
   f.fcw = 0x037f; f.fsw = 0; f.top = 0; f.ftw = 0xffff;
@@ -32,11 +26,13 @@ for (const rm of [0, 1, 4]) def(0, 0xdb, { name: 'feni/fdisi/fsetpm', reg: 4, rm
 def(0, 0xdf, { name: 'fnstsw ax', reg: 4, rm: 0 }, (c, i) => { x87Begin(c, i, false); c.setReg16(0, statusWord(c)); });
 def(0, 0xdd, { name: 'fnstsw m16', reg: 7, form: 'mem' }, (c, i) => { x87Begin(c, i, false); c.wr16(c.addrW(i, 2), statusWord(c)); });
 def(0, 0xd9, { name: 'fnstcw', reg: 7, form: 'mem' }, (c, i) => { x87Begin(c, i, false); c.wr16(c.addrW(i, 2), c.fpu.fcw); });
+// FLDCW, FLDENV and FRSTOR are waiting instructions: a pending unmasked exception raises #MF
+// before they load anything (only the FN- forms skip the check).
 def(0, 0xd9, { name: 'fldcw', reg: 5, form: 'mem' }, (c, i) => {
-  x87Begin(c, i, false);
+  x87Begin(c, i);
   // Bit 6 reads as 1 and bits 13-15 as 0 on every processor since the 387.
   c.fpu.fcw = (c.rd16(c.addr(i, 2)) & 0x1f3f) | 0x40;
-  refreshSummary(c);
+  c.fpu.syncErrorSummary();
 });
 
 // ---- environment and full state ----
@@ -100,17 +96,19 @@ function loadEnv(c: X86Cpu, la: number, wide: boolean, regsAt: number): number {
   let ftw = 0;
   for (let p = 0; p < 8; p++) ftw |= (((tw >> (p * 2)) & 3) === 3 ? 3 : f.classify(p)) << (p * 2);
   f.ftw = ftw;
-  refreshSummary(c);
+  c.fpu.syncErrorSummary();
   return wide ? 28 : 14;
 }
 
 def(0, 0xd9, { name: 'fnstenv', reg: 6, form: 'mem' }, (c, i) => {
   x87Begin(c, i, false);
   storeEnv(c, c.addrW(i, i.osize === 2 ? 14 : 28), i.osize !== 2);
-  c.fpu.fcw |= 0x3f; // FNSTENV masks all exceptions after saving
+  // FNSTENV masks all exceptions after saving; with everything masked no error is pending.
+  c.fpu.fcw |= 0x3f;
+  c.fpu.syncErrorSummary();
 });
 def(0, 0xd9, { name: 'fldenv', reg: 4, form: 'mem' }, (c, i) => {
-  x87Begin(c, i, false);
+  x87Begin(c, i);
   loadEnv(c, c.addr(i, i.osize === 2 ? 14 : 28), i.osize !== 2, 0);
 });
 def(0, 0xdd, { name: 'fnsave', reg: 6, form: 'mem' }, (c, i) => {
@@ -127,7 +125,7 @@ def(0, 0xdd, { name: 'fnsave', reg: 6, form: 'mem' }, (c, i) => {
   fninit(c);
 });
 def(0, 0xdd, { name: 'frstor', reg: 4, form: 'mem' }, (c, i) => {
-  x87Begin(c, i, false);
+  x87Begin(c, i);
   const wide = i.osize !== 2;
   loadEnv(c, c.addr(i, wide ? 108 : 94), wide, wide ? 28 : 14);
 });

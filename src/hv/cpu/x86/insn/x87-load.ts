@@ -17,13 +17,16 @@ import { readReal32, readReal64, readInt, writeInt, fromBigInt } from './x87-ope
 
 const X = new Ext();
 
-/** Pushes an exact value (loads are exact except binary32/64 SNaN quieting). */
+/**
+ * Pushes an exact value (loads are exact except binary32/64 SNaN quieting). An unmasked IE for an
+ * SNaN leaves the stack alone; an unmasked DE for a denormal binary32/64 source is flagged but the
+ * normalized value is still pushed (SDM vol. 2, FLD: "the value is still pushed onto the x87 stack").
+ */
 function pushValue(c: X86Cpu, x: Ext, fromIeee: boolean): void {
   if (((c.fpu.ftw >> (((c.fpu.top - 1) & 7) * 2)) & 3) !== 3) { push(c); return; } // stack overflow comes first
   if (fromIeee) {
-    if (x.cls === K_SNAN) xf.flags |= X_IE;
+    if (x.cls === K_SNAN) { xf.flags |= X_IE; if (!masked(c, X_IE)) return; }
     if (x.cls === K_DENORMAL) xf.flags |= X_DE;
-    if ((xf.flags & ~c.fpu.fcw & (X_IE | X_DE)) !== 0) return;
   }
   const p = push(c);
   if (p < 0) return;
