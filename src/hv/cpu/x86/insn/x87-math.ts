@@ -14,7 +14,7 @@ import {
 } from '../fpu/x87-float.js';
 import {
   xf, x87Begin, commit, phys, readSt, underflowInto, pop, push, deliver, nanOperands, invalidInto, denormalCheck,
-  writeInf, writeZero, writePhys, masked, X_IE, X_ZE, X_PE,
+  writeInf, writeZero, writePhys, writeIndefinite, isEmpty, masked, X_IE, X_ZE, X_PE, X_SF,
 } from './x87-common.js';
 import { toInteger } from './x87-load.js';
 
@@ -59,6 +59,10 @@ def(0, 0xd9, { name: 'fxtract', reg: 6, rm: 4 }, (c: X86Cpu, i: Insn) => {
   if (!readSt(c, 0, XA)) {
     underflowInto(c, p);
     if (masked(c, X_IE)) { const q = push(c); if (q >= 0) underflowInto(c, q); }
+  } else if (!isEmpty(c, 7)) {
+    // Stack overflow is checked before the operand: no ZE/DE, both results are the indefinite.
+    xf.flags |= X_IE | X_SF; xf.c1 = 1;
+    if (masked(c, X_IE)) { writeIndefinite(c, p); c.fpu.top = phys(c, 7); writeIndefinite(c, c.fpu.top); }
   } else if (nanOperands(c, p, XA, null)) {
     // Both results are the (quieted) NaN.
     if ((xf.flags & ~c.fpu.fcw & 0x3f) === 0) { const q = push(c); if (q >= 0) { c.fpu.st.copyWithin(q * 10, p * 10, p * 10 + 10); writePhys(c, q, c.fpu.st[q * 10 + 9]! >> 7, 0x7fff, readMant(c, q)); } }
@@ -127,12 +131,19 @@ function fprem(ieee: boolean) {
     x87Begin(c, i);
     const p = phys(c, 0);
     const f = c.fpu;
+    // C2 (reduction incomplete) is cleared on every path; C0 and C3 survive the exceptional ones.
+    f.fsw &= ~C2;
     if (!readSt(c, 0, XA) || !readSt(c, 1, XB)) { underflowInto(c, p); commit(c); return; }
     if (nanOperands(c, p, XA, XB)) { commit(c); return; }
     if (XA.cls === K_INF || XB.cls === K_ZERO) { invalidInto(c, p); commit(c); return; } // without DE
     if (denormalCheck(c, XA, XB, K_DENORMAL)) { commit(c); return; }
     f.fsw &= ~(C0 | C1 | C2 | C3);
-    if (XA.cls === K_ZERO || XB.cls === K_INF) { commit(c, false); return; }
+    if (XA.cls === K_ZERO) { commit(c, false); return; }
+    if (XB.cls === K_INF) {
+      // The remainder is the dividend; a denormal one still underflows when UE is unmasked.
+      deliver(c, p, XA.sign, XA.m, XA.e, false);
+      commit(c, false); return;
+    }
     const ta = XA.e + bitLength(XA.m), tb = XB.e + bitLength(XB.m);
     const d = ta - tb;
     const e = Math.min(XA.e, XB.e);
