@@ -140,6 +140,8 @@ export function x87Templates(): Template[] {
   add('fpatan', { name: 'fpatan (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -20, 20), randomWideF80(r, -16445, -16370)], 0.5) });
   add('fyl2x', { name: 'fyl2x (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -16300), randomWideF80(r, -16445, -16370)], 0.5) });
   add('f2xm1', { ulps: TRANSCENDENTAL_ULPS, init: trig([2], true) });
+  add('f2xm1', { name: 'f2xm1 (tiny operand)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -40)], 0.5) });
+  add('fyl2xp1', { name: 'fyl2xp1 (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -3), randomWideF80(r, -16445, 40)], 0.5) });
   add('fyl2xp1', { ulps: TRANSCENDENTAL_ULPS, init: trig([0.5], true) });
   for (const k of ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz']) add(k);
   add('fxch st1'); add('fxch st5'); add('fxch st0', { init: full });

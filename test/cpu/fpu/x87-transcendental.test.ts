@@ -148,3 +148,15 @@ test('FYL2X on a denormal x gives a finite result; on x = 0 ZE, and ∞·log2 0 
   const inf = run(['fld tword [rbx]', 'fldz', 'fyl2x', 'fnstsw ax', 'fstp tword [rbx+32]'], f80Bytes(0, 0x7fff, 1n << 63n));
   assert.equal(sw(inf) & 0x3f, 0, '+∞ · log2 0 = −∞ is no division by zero');
 });
+
+test('F2XM1 and FYL2XP1 on operands below binary64 range: x·ln 2 and y·x/ln 2, not 0', () => {
+  const tiny = f80Bytes(0, 0x3fff - 16000, 1n << 63n);            // 2^-16000
+  const f = run(['fld tword [rbx]', 'f2xm1', 'fnstsw ax', 'fstp tword [rbx+16]'], tiny);
+  assert.equal(Number(le(f.data, 24, 2)), 0x3fff - 16001, '2^-16000·ln 2 lies in [2^-16001, 2^-16000)');
+  near(Number(le(f.data, 16, 8)) / 2 ** 63, 2 * Math.LN2, 1e-15, 'significand of 2^-16000·ln 2');
+  assert.equal(sw(f) & 0x3f, 0x20, 'PE only: the result is normal');
+  const y = f80Bytes(0, 0x3fff + 10, 1n << 63n);                   // y = 1024
+  const l = run(['fld tword [rbx]', 'fld tword [rbx+16]', 'fyl2xp1', 'fstp tword [rbx+32]'], [...y, 0, 0, 0, 0, 0, 0, ...tiny]);
+  assert.equal(Number(le(l.data, 40, 2)), 0x3fff - 16000 + 10);    // 1024·2^-16000/ln 2 ∈ [2^-15990, 2^-15989)
+  near(Number(le(l.data, 32, 8)) / 2 ** 63, Math.LOG2E, 1e-15, 'significand of 2^-15990/ln 2');
+});

@@ -118,6 +118,10 @@ trig('fptan', 0x32, TAN);
 
 // ---- F2XM1 and the two-operand functions ----
 
+/** Below 2^-60, 2^x − 1 and log2(1 + x) are x·ln 2 and x/ln 2 to far better than binary64. */
+const TINY_LOG = -60;
+const LN2 = fromNumber(new Ext(), Math.LN2), LOG2E = fromNumber(new Ext(), Math.LOG2E);
+
 /** A binary64 result of F2XM1/FYL2XP1 (NaN: invalid). */
 function putNumber(c: X86Cpu, p: number, v: number): void {
   if (v !== v) { invalidInto(c, p); return; }
@@ -134,7 +138,11 @@ def(0, 0xd9, { name: 'f2xm1', reg: 6, rm: 0 }, (c: X86Cpu, i: Insn) => {
   else if (nanOperands(c, p, XA, null) || denormalCheck(c, XA, null, K_DENORMAL)) { /* done */ }
   else if (XA.cls === K_ZERO) { /* 2^±0 − 1 = ±0 */ }
   else if (XA.cls === K_INF) { if (XA.sign) writePhys(c, p, 1, 0x3fff, 1n << 63n); }
-  else putNumber(c, p, Math.expm1(toNumber(XA) * Math.LN2));
+  else if (topExp(XA) < TINY_LOG) {
+    // 2^x − 1 = x·ln 2·(1 + x·ln 2/2 + …): beyond x·ln 2 for x > 0, short of it for x < 0.
+    mulExact(XA, LN2);
+    deliverNear(c, p, exact.sign, exact.m, exact.e, XA.sign ? -1 : 1);
+  } else putNumber(c, p, Math.expm1(toNumber(XA) * Math.LN2));
   commit(c);
 });
 
@@ -193,7 +201,18 @@ binaryPop('fyl2x', 0x31, (c, p, y, x) => {
 
 binaryPop('fyl2xp1', 0x39, (c, p, y, x) => {
   if (denormalCheck(c, y, x, K_DENORMAL)) return;
-  const xv = toNumber(x), yv = toNumber(y);
   if (x.cls === K_ZERO && y.cls === K_INF) { invalidInto(c, p); return; }
-  putNumber(c, p, yv * (Math.log1p(xv) / Math.LN2));
+  if (y.cls === K_INF) { writeInf(c, p, y.sign ^ x.sign); return; }           // log2(1 + x) has x's sign
+  if (x.cls === K_ZERO || y.cls === K_ZERO) { writeZero(c, p, y.sign ^ x.sign); return; }
+  // log2(1 + x) as an exact value (x/ln 2 for tiny x), then an exact product with y.
+  if (x.cls !== K_INF && topExp(x) < TINY_LOG) mulExact(x, LOG2E);
+  else {
+    const l = Math.log1p(toNumber(x)) / Math.LN2;
+    // Outside the SDM's domain (x ≤ −1, x = ∞) the result is undefined: keep binary64's answer.
+    if (!Number.isFinite(l)) { putNumber(c, p, toNumber(y) * l); return; }
+    fromNumber(XR, l); exact.sign = XR.sign; exact.m = XR.m; exact.e = XR.e;
+  }
+  XR.sign = exact.sign; XR.m = exact.m; XR.e = exact.e;
+  mulExact(y, XR);
+  deliverNear(c, p, exact.sign, exact.m, exact.e, 1);
 });
