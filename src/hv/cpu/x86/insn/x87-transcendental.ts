@@ -11,7 +11,7 @@ import type { X86Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import {
-  Ext, fromNumber, toNumber, mulExact, divExact, exact, K_ZERO, K_INF, K_DENORMAL, C2,
+  Ext, fromNumber, toNumber, mulExact, divExact, exact, K_ZERO, K_NORMAL, K_INF, K_DENORMAL, C2,
 } from '../fpu/x87-float.js';
 import { topExp, reduceHalfPi, sinReduced, cosReduced, tanReduced, log2Of, atan2Of } from '../fpu/x87-elementary.js';
 import {
@@ -205,14 +205,15 @@ binaryPop('fyl2xp1', 0x39, (c, p, y, x) => {
   if (y.cls === K_INF) { writeInf(c, p, y.sign ^ x.sign); return; }           // log2(1 + x) has x's sign
   if (x.cls === K_ZERO || y.cls === K_ZERO) { writeZero(c, p, y.sign ^ x.sign); return; }
   // log2(1 + x) as an exact value (x/ln 2 for tiny x), then an exact product with y.
-  if (x.cls !== K_INF && topExp(x) < TINY_LOG) mulExact(x, LOG2E);
-  else {
+  if (x.cls !== K_INF && topExp(x) < TINY_LOG) {
+    mulExact(x, LOG2E);
+    XR.cls = K_NORMAL; XR.sign = exact.sign; XR.m = exact.m; XR.e = exact.e;
+  } else {
     const l = Math.log1p(toNumber(x)) / Math.LN2;
     // Outside the SDM's domain (x ≤ −1, x = ∞) the result is undefined: keep binary64's answer.
     if (!Number.isFinite(l)) { putNumber(c, p, toNumber(y) * l); return; }
-    fromNumber(XR, l); exact.sign = XR.sign; exact.m = XR.m; exact.e = XR.e;
+    fromNumber(XR, l);
   }
-  XR.sign = exact.sign; XR.m = exact.m; XR.e = exact.e;
   mulExact(y, XR);
   deliverNear(c, p, exact.sign, exact.m, exact.e, 1);
 });
