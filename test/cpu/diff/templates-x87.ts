@@ -66,6 +66,31 @@ const trig = (widths: number[], strict = false) => (c: CaseInput, r: Rng): void 
     setX87Stack(fx, top, Array.from({ length: n }, (_, i) => i < 2 ? moderate() : randomF80(r)));
   }
 };
+/** |x| in [2^lo, 2^hi) with a random sign and 64-bit significand (denormal below 2^-16382). */
+function randomWideF80(r: Rng, lo: number, hi: number): Uint8Array {
+  const t = lo + r.below(hi - lo);
+  const mant = r.u64() | 0x8000000000000000n;
+  if (t >= -16382) return encodeF80(r.below(2), t + 16383, mant);
+  return encodeF80(r.below(2), 0, mant >> BigInt(-16382 - t));
+}
+/**
+ * ST0, ST1, ... from `make` (the rest of the stack random), with an FCW whose exceptions are
+ * unmasked with probability `unmask`.
+ */
+function operandsWith(make: (r: Rng) => Uint8Array[], unmask: number) {
+  return (c: CaseInput, r: Rng): void => {
+    fpu(c, r, 2 + r.below(6));
+    const fx = c.fxsave;
+    view(fx).setUint16(FX.FCW, randomFcw(r, unmask), true);
+    const top = (view(fx).getUint16(FX.FSW, true) >> 11) & 7;
+    const given = make(r);
+    const n = Math.max(given.length, popcount(fx[FX.FTW]!));
+    setX87Stack(fx, top, Array.from({ length: n }, (_, i) => given[i] ?? randomF80(r)));
+    // Sticky flags only where masked (an unmasked one would be a pending #MF).
+    const fcw = view(fx).getUint16(FX.FCW, true);
+    view(fx).setUint16(FX.FSW, view(fx).getUint16(FX.FSW, true) & (0x7f00 | 0x3800 | (fcw & 0x3f)), true);
+  };
+}
 function popcount(x: number): number { let n = 0; while (x) { n += x & 1; x >>= 1; } return n; }
 
 export function x87Templates(): Template[] {
@@ -105,7 +130,18 @@ export function x87Templates(): Template[] {
   add('fpatan', { name: 'fpatan (any operands)', ulps: TRANSCENDENTAL_ULPS, init: full });
   add('fyl2x', { ulps: TRANSCENDENTAL_ULPS, init: trig(wide, true) });
   add('fyl2x', { name: 'fyl2x (any operands)', ulps: TRANSCENDENTAL_ULPS, init: full });
+  for (const op of ['fsin', 'fcos', 'fptan', 'fsincos']) {
+    // 2^20 <= |x| < 2^64: only a reduction by the x87's 66-bit pi (not the exact one) matches here.
+    add(op, { name: `${op} (huge argument)`, undefinedFsw: C0 | C3, ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, 20, 64)], 0) });
+  }
+  // Operands at the bottom of the range with exceptions often unmasked: underflow with the +24576 bias.
+  for (const op of ['fsin', 'fptan', 'fsincos']) add(op, { name: `${op} (tiny operand)`, undefinedFsw: C0 | C3, ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -16370)], 0.5) });
+  // FPATAN: tiny y over a moderate x; FYL2X: a tiny y times log2 of a tiny x (about -16400).
+  add('fpatan', { name: 'fpatan (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -20, 20), randomWideF80(r, -16445, -16370)], 0.5) });
+  add('fyl2x', { name: 'fyl2x (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -16300), randomWideF80(r, -16445, -16370)], 0.5) });
   add('f2xm1', { ulps: TRANSCENDENTAL_ULPS, init: trig([2], true) });
+  add('f2xm1', { name: 'f2xm1 (tiny operand)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -40)], 0.5) });
+  add('fyl2xp1', { name: 'fyl2xp1 (tiny operands)', ulps: TRANSCENDENTAL_ULPS, init: operandsWith((r) => [randomWideF80(r, -16445, -3), randomWideF80(r, -16445, 40)], 0.5) });
   add('fyl2xp1', { ulps: TRANSCENDENTAL_ULPS, init: trig([0.5], true) });
   for (const k of ['fld1', 'fldl2t', 'fldl2e', 'fldpi', 'fldlg2', 'fldln2', 'fldz']) add(k);
   add('fxch st1'); add('fxch st5'); add('fxch st0', { init: full });

@@ -1,24 +1,22 @@
 /**
  * x87 functions of ST(0): FSQRT (exact, precision-controlled), FRNDINT, FSCALE, FXTRACT, FPREM,
- * FPREM1 (exact partial remainders with the quotient bits in C0/C3/C1), and the transcendentals
- * FSIN/FCOS/FSINCOS/FPTAN/FPATAN/F2XM1/FYL2X/FYL2XP1. The transcendentals are computed in binary64
- * (JavaScript's Math, typically within 1 ulp of binary64, i.e. about 2^-52 relative) and then
- * rounded into the register: they are NOT accurate to the full 64-bit significand the hardware
- * delivers, and they always report PE.
+ * FPREM1 (exact partial remainders with the quotient bits in C0/C3/C1). The transcendentals live
+ * in x87-transcendental.ts, registered through the import below (the engine loads this module).
  */
 import type { X86Cpu } from '../cpu.js';
 import type { Insn } from '../insn.js';
 import { def } from '../opcode-table.js';
 import {
-  Ext, sqrtExact, exact, bitLength, fromNumber, toNumber, K_ZERO, K_INF, K_DENORMAL, K_NORMAL, C0, C1, C2, C3,
+  Ext, sqrtExact, exact, bitLength, K_ZERO, K_INF, K_DENORMAL, K_NORMAL, C0, C1, C2, C3,
 } from '../fpu/x87-float.js';
 import {
-  xf, x87Begin, commit, phys, readSt, underflowInto, pop, push, deliver, nanOperands, invalidInto, denormalCheck,
-  writeInf, writeZero, writePhys, masked, X_IE, X_ZE, X_PE,
+  xf, x87Begin, commit, phys, readSt, underflowInto, push, deliver, nanOperands, invalidInto, denormalCheck,
+  writeInf, writeZero, writePhys, writeIndefinite, isEmpty, masked, X_IE, X_ZE, X_SF,
 } from './x87-common.js';
 import { toInteger } from './x87-load.js';
+import './x87-transcendental.js';
 
-const XA = new Ext(), XB = new Ext(), XR = new Ext();
+const XA = new Ext(), XB = new Ext();
 
 function isFiniteClass(x: Ext): boolean { return x.cls === K_NORMAL || x.cls === K_DENORMAL; }
 
@@ -57,8 +55,13 @@ def(0, 0xd9, { name: 'fxtract', reg: 6, rm: 4 }, (c: X86Cpu, i: Insn) => {
   x87Begin(c, i);
   const p = phys(c, 0);
   if (!readSt(c, 0, XA)) {
+    // Underflow wins over overflow: masked, both results are the indefinite (no overflow check).
     underflowInto(c, p);
-    if (masked(c, X_IE)) { const q = push(c); if (q >= 0) underflowInto(c, q); }
+    if (masked(c, X_IE)) { c.fpu.top = phys(c, 7); writeIndefinite(c, c.fpu.top); }
+  } else if (!isEmpty(c, 7)) {
+    // Stack overflow is checked before the operand: no ZE/DE, both results are the indefinite.
+    xf.flags |= X_IE | X_SF; xf.c1 = 1;
+    if (masked(c, X_IE)) { writeIndefinite(c, p); c.fpu.top = phys(c, 7); writeIndefinite(c, c.fpu.top); }
   } else if (nanOperands(c, p, XA, null)) {
     // Both results are the (quieted) NaN.
     if ((xf.flags & ~c.fpu.fcw & 0x3f) === 0) { const q = push(c); if (q >= 0) { c.fpu.st.copyWithin(q * 10, p * 10, p * 10 + 10); writePhys(c, q, c.fpu.st[q * 10 + 9]! >> 7, 0x7fff, readMant(c, q)); } }
@@ -127,12 +130,19 @@ function fprem(ieee: boolean) {
     x87Begin(c, i);
     const p = phys(c, 0);
     const f = c.fpu;
+    // C2 (reduction incomplete) is cleared on every path; C0 and C3 survive the exceptional ones.
+    f.fsw &= ~C2;
     if (!readSt(c, 0, XA) || !readSt(c, 1, XB)) { underflowInto(c, p); commit(c); return; }
     if (nanOperands(c, p, XA, XB)) { commit(c); return; }
     if (XA.cls === K_INF || XB.cls === K_ZERO) { invalidInto(c, p); commit(c); return; } // without DE
     if (denormalCheck(c, XA, XB, K_DENORMAL)) { commit(c); return; }
     f.fsw &= ~(C0 | C1 | C2 | C3);
-    if (XA.cls === K_ZERO || XB.cls === K_INF) { commit(c, false); return; }
+    if (XA.cls === K_ZERO) { commit(c, false); return; }
+    if (XB.cls === K_INF) {
+      // The remainder is the dividend; a denormal one still underflows when UE is unmasked.
+      deliver(c, p, XA.sign, XA.m, XA.e, false);
+      commit(c, false); return;
+    }
     const ta = XA.e + bitLength(XA.m), tb = XB.e + bitLength(XB.m);
     const d = ta - tb;
     const e = Math.min(XA.e, XB.e);
@@ -162,94 +172,3 @@ function fprem(ieee: boolean) {
 }
 def(0, 0xd9, { name: 'fprem', reg: 7, rm: 0 }, fprem(false));
 def(0, 0xd9, { name: 'fprem1', reg: 6, rm: 5 }, fprem(true));
-
-// ---- transcendentals (binary64 accuracy) ----
-
-function putNumber(c: X86Cpu, p: number, v: number): void {
-  if (v !== v) { invalidInto(c, p); return; }
-  if (v === 0) { writeZero(c, p, Object.is(v, -0) ? 1 : 0); return; }
-  if (!Number.isFinite(v)) { writeInf(c, p, v < 0 ? 1 : 0); return; }
-  fromNumber(XR, v);
-  deliver(c, p, XR.sign, XR.m, XR.e, false);
-  xf.flags |= X_PE;
-}
-
-/** |x| ≥ 2^63 is out of range for FSIN/FCOS/FSINCOS/FPTAN: C2 = 1, operand unchanged. */
-function outOfRange(c: X86Cpu, x: Ext): boolean {
-  if (x.cls === K_ZERO) return false;
-  if (x.e + bitLength(x.m) - 1 >= 63) { c.fpu.fsw |= C2; return true; }
-  return false;
-}
-function trig(name: string, rm: number, kind: number): void {
-  def(0, 0xd9, { name, reg: rm >> 3, rm: rm & 7 }, (c: X86Cpu, i: Insn) => {
-    x87Begin(c, i);
-    const p = phys(c, 0);
-    c.fpu.fsw &= ~C2;
-    if (!readSt(c, 0, XA)) { underflowInto(c, p); commit(c); return; }
-    if (nanOperands(c, p, XA, null) || denormalCheck(c, XA, null, K_DENORMAL)) { commit(c); return; }
-    if (XA.cls === K_INF) { invalidInto(c, p); commit(c); return; }
-    if (outOfRange(c, XA)) { commit(c); return; }
-    const x = toNumber(XA);
-    if (kind === 0) putNumber(c, p, XA.cls === K_ZERO ? x : Math.sin(x));
-    else if (kind === 1) putNumber(c, p, Math.cos(x));
-    else if (kind === 2) {
-      // FSINCOS: ST(0) = sin, then push cos.
-      const s = Math.sin(x), co = Math.cos(x);
-      putNumber(c, p, XA.cls === K_ZERO ? x : s);
-      const q = push(c);
-      if (q >= 0) putNumber(c, q, co);
-    } else {
-      putNumber(c, p, XA.cls === K_ZERO ? x : Math.tan(x));
-      const q = push(c);
-      if (q >= 0) writePhys(c, q, 0, 0x3fff, 1n << 63n);
-    }
-    commit(c);
-  });
-}
-trig('fsin', 0x3e, 0);
-trig('fcos', 0x3f, 1);
-trig('fsincos', 0x3b, 2);
-trig('fptan', 0x32, 3);
-
-unary('f2xm1', 0x30, (c, p, x) => {
-  if (x.cls === K_ZERO) return;
-  if (x.cls === K_INF) { if (x.sign) writePhys(c, p, 1, 0x3fff, 1n << 63n); return; }
-  const v = toNumber(x);
-  putNumber(c, p, Math.expm1(v * Math.LN2));
-});
-
-/** FPATAN, FYL2X, FYL2XP1: ST(1) = f(ST(1), ST(0)), then pop. */
-function binaryPop(name: string, rm: number, fn: (c: X86Cpu, p: number, y: Ext, x: Ext) => void): void {
-  def(0, 0xd9, { name, reg: rm >> 3, rm: rm & 7 }, (c: X86Cpu, i: Insn) => {
-    x87Begin(c, i);
-    const p1 = phys(c, 1);
-    if (!readSt(c, 0, XA) || !readSt(c, 1, XB)) { underflowInto(c, p1); if (masked(c, X_IE)) pop(c); commit(c); return; }
-    if (nanOperands(c, p1, XB, XA) || denormalCheck(c, XA, XB, K_DENORMAL)) {
-      if ((xf.flags & ~c.fpu.fcw & 0x3f) === 0) pop(c);
-      commit(c); return;
-    }
-    fn(c, p1, XB, XA);
-    if ((xf.flags & ~c.fpu.fcw & (X_IE | X_ZE)) === 0) pop(c);
-    commit(c);
-  });
-}
-binaryPop('fpatan', 0x33, (c, p, y, x) => { putNumber(c, p, Math.atan2(toNumber(y), toNumber(x))); if (y.cls === K_ZERO) xf.flags &= ~X_PE; });
-binaryPop('fyl2x', 0x31, (c, p, y, x) => {
-  const xv = toNumber(x), yv = toNumber(y);
-  if (x.sign === 1 && x.cls !== K_ZERO) { invalidInto(c, p); return; }
-  if (x.cls === K_ZERO) {
-    if (y.cls === K_ZERO) { invalidInto(c, p); return; }
-    xf.flags |= X_ZE;
-    if (masked(c, X_ZE)) writeInf(c, p, y.sign ^ 1);
-    return;
-  }
-  const l = Math.log2(xv);
-  if (l === 0 && !Number.isFinite(yv)) { invalidInto(c, p); return; }
-  putNumber(c, p, yv * l);
-});
-binaryPop('fyl2xp1', 0x39, (c, p, y, x) => {
-  const xv = toNumber(x), yv = toNumber(y);
-  if (x.cls === K_ZERO && y.cls === K_INF) { invalidInto(c, p); return; }
-  putNumber(c, p, yv * (Math.log1p(xv) / Math.LN2));
-});
-
