@@ -2,7 +2,7 @@
  * x87 templates of the operand-mix set (see mix.ts): ST(0)-ST(3) hold a mix of normal, denormal, zero,
  * infinite, NaN (quiet, signaling), unsupported and integral 80-bit values; FCW gets every
  * precision and rounding control, sometimes with unmasked exceptions; memory operands come from a
- * similar mix. Transcendentals are left out: they are binary64-accurate here (see x87-math.ts).
+ * similar mix. Transcendentals are left out: they are binary64-accurate here (see x87-transcendental.ts).
  */
 import { pointInto, type MixTemplate, type Case, type Rng } from './mix.js';
 
