@@ -24,6 +24,8 @@ export interface DiskInfo {
   identifiers: Record<string, string>;
   /** The parent as resolved on disk (absolute path), for differencing images. */
   parent?: string;
+  /** The layer's host files besides `file`, when it has any (a VMDK's extent files). */
+  files?: string[];
 }
 
 /** One run of sectors with the same allocation in this layer (not counting parents). */

@@ -7,8 +7,9 @@
  */
 import test from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { createImage } from '../../src/storage/registry.js';
 import { assembleFile } from '../helpers/nasm.js';
 import { eventually, startService, testHost, workerPids, type Vm } from './helpers/service.js';
 import { openConsole } from './helpers/streams.js';
@@ -73,4 +74,31 @@ test('a real guest in a worker: console, pause/resume, save and restore, gracefu
   const junk = await c.call<Vm>('GET', '/v1/vms/junk');
   assert.match(junk.stateReason ?? '', /not-a-kernel/, 'the reason names the file');
   assert.equal((await c.call<Vm>('GET', '/v1/vms/echo')).state, 'off', 'the other VM is unaffected');
+});
+
+test('a worker reads its disks whole: a differencing chain in other folders and VMDK extents; a broken chain fails the start with the reason', { timeout: 120_000 }, async (t) => {
+  const h = testHost(t);
+  const kernel = join(h.root, 'actions.bin');
+  writeFileSync(kernel, assembleFile('guests/platform/actions.asm'));
+  mkdirSync(join(h.root, 'golden'));
+  mkdirSync(join(h.root, 'vms-disks'));
+  const base = join(h.root, 'golden', 'base.vhd');
+  const child = join(h.root, 'vms-disks', 'child.vhd');
+  const flat = join(h.root, 'vms-disks', 'data.vmdk');
+  await createImage(base, 'vhd', { size: 8 << 20, type: 'dynamic' });
+  await createImage(child, 'vhd', { size: 0, type: 'differencing', parent: base });
+  await createImage(flat, 'vmdk', { size: 4 << 20, type: 'fixed', subformat: 'monolithicFlat' });
+  const s = await startService(h, [], 'machine');
+  const c = s.client;
+
+  await c.call('POST', '/v1/vms', { name: 'layered', cpus: 1, memoryMiB: 64, boot: { kernel, cmdline: 's' }, disks: [{ path: child }, { path: flat }] });
+  const vm = await c.call<Vm>('POST', '/v1/vms/layered/start');
+  assert.equal(vm.state, 'running', vm.stateReason ?? '');
+  await c.call<Vm>('POST', '/v1/vms/layered/turn-off');
+
+  rmSync(base);
+  await assert.rejects(c.call('POST', '/v1/vms/layered/start'), /base\.vhd/);
+  const failed = await c.call<Vm>('GET', '/v1/vms/layered');
+  assert.equal(failed.state, 'failed');
+  assert.match(failed.stateReason ?? '', /child\.vhd.*base\.vhd|base\.vhd/, 'the reason names the missing parent');
 });

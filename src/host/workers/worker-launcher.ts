@@ -11,6 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { diskAccess, type DiskAccess } from './disk-access.js';
 import { removeExitRecord } from './exit-record.js';
 import { writeLaunchFile, type WorkerLaunchFile } from './launch-file.js';
 import type { RuntimeName } from './runtimes/select-runtime.js';
@@ -29,17 +30,16 @@ export interface LaunchedWorker {
   pid: number;
 }
 
-/** The permission flags for one VM: its directory read-write, its boot files read, its disks as attached. */
-export function permissionFlags(files: WorkerFiles, launch: WorkerLaunchFile): string[] {
+/**
+ * The permission flags for one VM: its directory read-write, its boot files read, and its disks'
+ * files as `diskAccess` listed them (parents and extents included).
+ */
+export function permissionFlags(files: WorkerFiles, launch: WorkerLaunchFile, disks: DiskAccess): string[] {
   const m = launch.machine;
-  const read = [CODE_ROOT, PACKAGE_JSON, files.dir];
-  const write = [files.dir];
+  const read = [CODE_ROOT, PACKAGE_JSON, files.dir, ...disks.read];
+  const write = [files.dir, ...disks.write];
   if (m.boot.kernel !== null) read.push(m.boot.kernel);
   if (m.boot.initrd !== null) read.push(m.boot.initrd);
-  for (const d of m.disks) {
-    read.push(d.path);
-    if (!d.readOnly) write.push(d.path);
-  }
   for (const p of [...read, ...write]) {
     // A trailing '*' is a wildcard to Node's permission model; configuration validation rejects
     // such paths, and this keeps a slip from ever widening a worker's access.
@@ -49,6 +49,7 @@ export function permissionFlags(files: WorkerFiles, launch: WorkerLaunchFile): s
 }
 
 export async function launchWorker(files: WorkerFiles, launch: WorkerLaunchFile, runtime: RuntimeName): Promise<LaunchedWorker> {
+  const disks = await diskAccess(launch.machine.disks);
   mkdirSync(files.dir, { recursive: true, mode: 0o700 });
   removeExitRecord(files.exitRecord);
   rmSync(files.socket, { force: true });
@@ -56,7 +57,7 @@ export async function launchWorker(files: WorkerFiles, launch: WorkerLaunchFile,
   const log = openSync(files.log, 'a', 0o600);
   let child: ChildProcess;
   try {
-    child = spawn(process.execPath, [...permissionFlags(files, launch), WORKER_MAIN, '--vm-dir', files.dir, '--runtime', runtime], {
+    child = spawn(process.execPath, [...permissionFlags(files, launch, disks), WORKER_MAIN, '--vm-dir', files.dir, '--runtime', runtime], {
       cwd: files.dir,
       detached: true,
       stdio: ['ignore', log, log, 'pipe'],

@@ -186,6 +186,8 @@ export class VmdkImage implements DiskImage {
     };
     if (sparse) info.blockSize = this.parts.grainSize! * SECTOR;
     if (this.parent !== undefined) info.parent = this.parent.file;
+    const extents = [...new Set(this.parts.files.map((f) => f.path))].filter((p) => p !== this.file);
+    if (extents.length > 0) info.files = extents;
     return info;
   }
 
