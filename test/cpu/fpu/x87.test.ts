@@ -116,3 +116,16 @@ test('FPREM leaves the quotient bits in C0, C3, C1', () => {
 
 function f64bytes(v: number): number[] { return [...new Uint8Array(new Float64Array([v]).buffer)]; }
 function i64bytes(v: bigint): number[] { return [...new Uint8Array(new BigInt64Array([v]).buffer)]; }
+
+test('two QNaNs with equal significands: the result is ST(0)\'s, whatever the operand order or destination', () => {
+  const pos = [0, 0, 0, 0, 0, 0, 0xf8, 0x7f], neg = [0, 0, 0, 0, 0, 0, 0xf8, 0xff];
+  // [rbx] = +QNaN, [rbx+8] = -QNaN: after the loads ST(0) = +QNaN and ST(1) = -QNaN.
+  for (const op of ['fsub st0, st1', 'fsubr st0, st1', 'fsub st1, st0', 'fsubr st1, st0', 'fdivr st1, st0', 'fadd st1, st0']) {
+    const r = run(['fld qword [rbx+8]', 'fld qword [rbx]', op, 'fstp tword [rbx+16]', 'fstp tword [rbx+32]'], [...pos, ...neg]);
+    const dst = op.includes('st1, st0') ? 32 : 16;
+    assert.equal(r.data[dst + 9]! >> 7, 0, `${op}: the destination holds ST(0)'s NaN (+)`);
+  }
+  // The memory form as well: ST(0) = +QNaN, m64 = -QNaN.
+  const m = run(['fld qword [rbx]', 'fsubr qword [rbx+8]', 'fstp tword [rbx+16]'], [...pos, ...neg]);
+  assert.equal(m.data[16 + 9]! >> 7, 0);
+});

@@ -21,11 +21,15 @@ const XA = new Ext(), XB = new Ext(), ZERO = new Ext();
 
 export const OP_ADD = 0, OP_MUL = 1, OP_SUB = 4, OP_SUBR = 5, OP_DIV = 6, OP_DIVR = 7;
 
-/** dst(p) = a op b, all special cases per the SDM tables. */
-export function binary(c: X86Cpu, op: number, a0: Ext, b0: Ext, p: number): void {
+/**
+ * dst(p) = a op b, all special cases per the SDM tables. Two NaNs with equal significands: the
+ * hardware returns ST(0)'s, whatever the operand order or destination (checked on the host), so
+ * NaN selection sees ST(0) (always XA here) first.
+ */
+function binary(c: X86Cpu, op: number, a0: Ext, b0: Ext, p: number): void {
   let a = a0, b = b0;
+  if (a0 === XA ? nanOperands(c, p, a0, b0) : nanOperands(c, p, b0, a0)) return;
   if (op === OP_SUBR || op === OP_DIVR) { a = b0; b = a0; }
-  if (nanOperands(c, p, a, b)) return;
   const aInf = a.cls === K_INF, bInf = b.cls === K_INF, aZero = a.cls === K_ZERO, bZero = b.cls === K_ZERO;
   // Invalid operations and division by zero are reported without DE.
   const isDiv = op === OP_DIV || op === OP_DIVR;
