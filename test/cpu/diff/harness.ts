@@ -85,17 +85,21 @@ const CASES_PER_SPAWN = 16384;
  * Runs several templates, batching their native runs into few runner processes; returns the first
  * mismatch of each template that has one, in template order.
  */
-export function checkTemplates(ps: readonly Prepared[], count: number, seed: number, engine: RunSnippet): Mismatch[] {
+export function checkTemplates(ps: readonly Prepared[], count: number | ((p: Prepared) => number), seed: number, engine: RunSnippet): Mismatch[] {
+  const countOf = typeof count === 'number' ? (): number => count : count;
   const out: Mismatch[] = [];
   let i = 0;
   while (i < ps.length) {
     const group: Prepared[] = [];
     let total = 0;
-    do { group.push(ps[i]!); total += count; i++; } while (i < ps.length && total + count <= CASES_PER_SPAWN);
-    const cases = group.map((p) => makeCases(p, count, seed));
+    do { group.push(ps[i]!); total += countOf(ps[i]!); i++; } while (i < ps.length && total + countOf(ps[i]!) <= CASES_PER_SPAWN);
+    const cases = group.map((p) => makeCases(p, countOf(p), seed));
     const host = runNative(cases.flat());
+    let at = 0;
     group.forEach((p, g) => {
-      const m = compareCases(p, cases[g]!, host.slice(g * count, (g + 1) * count), seed, engine);
+      const n = cases[g]!.length;
+      const m = compareCases(p, cases[g]!, host.slice(at, at + n), seed, engine);
+      at += n;
       if (m !== null) out.push(m);
     });
   }

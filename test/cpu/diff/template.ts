@@ -108,3 +108,18 @@ export function hostSupports(t: Template): boolean {
   const e = engineFlags();
   return (t.needs ?? []).every((n) => f.has(n) && e.has(n));
 }
+
+const PREFIXES = new Set(['lock', 'rep', 'repe', 'repz', 'repne', 'repnz', 'o16', 'o32', 'o64', 'a16', 'a32']);
+/**
+ * The instruction a template is about, for counting cases per instruction: the first mnemonic
+ * of its text without prefixes (raw `db` encodings count under their template's name).
+ */
+export function mnemonicOf(t: Template): string {
+  for (const line of t.asm.split('\n')) {
+    const words = line.replace(/;.*$/, '').trim().split(/[\s,]+/).filter((w) => w !== '' && !PREFIXES.has(w.toLowerCase()) && !w.endsWith(':'));
+    if (words.length === 0) continue;
+    const m = words[0]!.toLowerCase();
+    return m === 'db' ? t.name : m;
+  }
+  return t.name;
+}

@@ -256,7 +256,8 @@ def(0, 0xdf, { name: 'fbstp', reg: 6, form: 'mem' }, (c, i) => {
   let v: bigint | null = null;
   if (readSt(c, 0, X)) v = toInteger(c, X, false);
   if (v === null || v >= 10n ** 18n || v <= -(10n ** 18n)) {
-    xf.flags = (xf.flags & ~X_PE) | X_IE;
+    // Invalid (out of range, or nothing to store): no rounding is reported, as for FIST.
+    xf.flags = (xf.flags & ~X_PE) | X_IE; xf.c1 = 0;
     if (!masked(c, X_IE)) { commit(c); return; }
     // The packed-BCD indefinite: FFFF C000 0000 0000 0000.
     for (let k = 0; k < 7; k++) c.wr8(la + k, 0);
